@@ -1,0 +1,33 @@
+"""The alerts app's models, one module per concern."""
+
+from alerts.models.catalog import (
+    INTERRUPTING_SEVERITIES,
+    AlertRule,
+    Layer,
+    Severity,
+    Source,
+    matchers_key,
+)
+from alerts.models.ingest import Delivery, Engagement, Episode, Feedback
+from alerts.models.noise import CoFiring, Evaluation, Flag, RuleFlag, RuleWeek
+from alerts.models.tokens import ApiToken, Integration
+
+__all__ = [
+    "INTERRUPTING_SEVERITIES",
+    "AlertRule",
+    "ApiToken",
+    "CoFiring",
+    "Delivery",
+    "Engagement",
+    "Episode",
+    "Evaluation",
+    "Feedback",
+    "Flag",
+    "Integration",
+    "Layer",
+    "RuleFlag",
+    "RuleWeek",
+    "Severity",
+    "Source",
+    "matchers_key",
+]

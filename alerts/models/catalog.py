@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+class Severity(models.TextChoices):
+    PAGE = "page", "Page"
+    CRITICAL = "critical", "Critical"
+    WARNING = "warning", "Warning"
+    TICKET = "ticket", "Ticket"
+    INFO = "info", "Info"
+
+
+# Severities that wake somebody up: they count as interruptions.
+INTERRUPTING_SEVERITIES = (Severity.PAGE, Severity.CRITICAL)
+
+
+class Layer(models.TextChoices):
+    INFRA = "infra", "Infrastructure (L1)"
+    ML = "ml", "ML operation (L2)"
+    BUSINESS = "business", "Business outcome (L3)"
+
+
+class Source(models.TextChoices):
+    PROMETHEUS = "prometheus", "Prometheus / Alertmanager"
+    GRAFANA = "grafana", "Grafana alerting"
+    DATADOG = "datadog", "Datadog"
+    WHYLABS = "whylabs", "WhyLabs"
+    EVIDENTLY = "evidently", "Evidently"
+    GENERIC = "generic", "Generic JSON"
+    MANUAL = "manual", "Registered by hand"
+
+
+def matchers_key(matchers: Mapping[str, str]) -> str:
+    """Canonical text of equality matchers, so that uniqueness can be enforced in SQL."""
+    return ",".join(f"{name}={matchers[name]}" for name in sorted(matchers))
+
+
+def validate_matchers(value: object) -> None:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and k for k, v in value.items()
+    ):
+        raise ValidationError(
+            'Matchers are label equalities as a JSON object, e.g. {"model": "fraud-scorer"}.'
+        )
+    if "alertname" in value:
+        raise ValidationError("Put the alert name in the alertname field, not in the matchers.")
+
+
+class AlertRuleQuerySet(models.QuerySet["AlertRule"]):
+    def active(self) -> AlertRuleQuerySet:
+        return self.filter(status=AlertRule.Status.ACTIVE)
+
+    def for_team(self, team_id: int) -> AlertRuleQuerySet:
+        return self.filter(owner_team_id=team_id)
+
+
+class AlertRule(models.Model):
+    """One alert definition in the catalog.
+
+    A rule is identified by its alertname plus optional label equality matchers, so one
+    alertname can serve several systems (`ModelLatencyHigh` with model=fraud-scorer and with
+    model=recommender-v7). `alerts.selectors.rule_resolve` picks the most specific match.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        MUTED = "muted", "Muted"
+        PRUNED = "pruned", "Pruned"
+        RETIRED = "retired", "Retired"
+
+    alertname = models.CharField(max_length=200)
+    matchers = models.JSONField(default=dict, blank=True, validators=[validate_matchers])
+    matchers_key = models.CharField(max_length=1000, editable=False, default="", blank=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, blank=True)
+    layer = models.CharField(max_length=10, choices=Layer.choices, blank=True)
+    owner_team = models.ForeignKey(
+        "fleet.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="alert_rules"
+    )
+    system = models.ForeignKey(
+        "fleet.AISystem",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alert_rules",
+    )
+    runbook = models.ForeignKey(
+        "runbooks.Runbook",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alert_rules",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    muted_at = models.DateTimeField(null=True, blank=True)
+    muted_until = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.MANUAL)
+    expression = models.TextField(blank=True, help_text="PromQL or the source's query.")
+    for_duration = models.DurationField(null=True, blank=True, help_text="Prometheus `for:`.")
+    summary = models.CharField(max_length=500, blank=True)
+    labels = models.JSONField(default=dict, blank=True, help_text="Static labels of the rule.")
+    catalogued = models.BooleanField(
+        default=True, help_text="False when Steward discovered the rule firing unregistered."
+    )
+    last_fired_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AlertRuleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["alertname", "matchers_key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alertname", "matchers_key"], name="alertrule_unique_name_matchers"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="muted") | models.Q(muted_at__isnull=False),
+                name="alertrule_muted_has_muted_at",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner_team", "status"], name="alertrule_team_status"),
+            models.Index(fields=["system"], name="alertrule_system"),
+            models.Index(fields=["layer", "severity"], name="alertrule_layer_severity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alertname}{{{self.matchers_key}}}" if self.matchers_key else self.alertname
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.matchers_key = matchers_key(self.matchers or {})
+        super().save(*args, **kwargs)  # type: ignore[arg-type]

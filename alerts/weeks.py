@@ -1,0 +1,49 @@
+"""ISO weeks as Steward names them: "2026-W47", Monday 00:00 UTC to the next Monday."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.utils import timezone
+
+_WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+def week_of(moment: datetime | date) -> str:
+    year, week, _ = moment.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def current_week() -> str:
+    return week_of(timezone.now())
+
+
+def parse_week(week: str) -> tuple[int, int]:
+    match = _WEEK_RE.match(week)
+    if not match:
+        raise ValueError(f"{week!r} is not an ISO week such as 2026-W47.")
+    year, number = int(match.group(1)), int(match.group(2))
+    try:
+        date.fromisocalendar(year, number, 1)
+    except ValueError:
+        raise ValueError(f"{year} has no week {number}.") from None
+    return year, number
+
+
+def week_bounds(week: str) -> tuple[datetime, datetime]:
+    """[start, end) of the week in UTC."""
+    year, number = parse_week(week)
+    monday = date.fromisocalendar(year, number, 1)
+    start = datetime.combine(monday, time.min, tzinfo=UTC)
+    return start, start + timedelta(days=7)
+
+
+def week_shift(week: str, weeks: int) -> str:
+    start, _ = week_bounds(week)
+    return week_of(start + timedelta(weeks=weeks))
+
+
+def weeks_back(week: str, count: int) -> list[str]:
+    """`count` weeks ending with `week`, oldest first."""
+    return [week_shift(week, -offset) for offset in range(count - 1, -1, -1)]

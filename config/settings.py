@@ -1,0 +1,227 @@
+"""Steward settings, read from the environment (see README "Configuration").
+
+With nothing set, Steward runs on SQLite with Celery tasks executed in-process. Production sets
+DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY, ALLOWED_HOSTS and turns DEBUG off.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", False)
+_secret_key = env_str("SECRET_KEY")
+if not _secret_key:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    _secret_key = "insecure-development-key-only-for-debug-mode"  # noqa: S105
+SECRET_KEY: str = _secret_key
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+STEWARD_BASE_URL = (env_str("STEWARD_BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+PROMETHEUS_URL = env_str("PROMETHEUS_URL", "") or ""
+ALERTMANAGER_URL = env_str("ALERTMANAGER_URL", "") or ""
+# Under STEWARD_REQUIRE_SERVICES=1 (CI's PostgreSQL lane) a test that needs PostgreSQL, Redis
+# or a Celery worker fails instead of skipping when the service is missing.
+STEWARD_REQUIRE_SERVICES = env_bool("STEWARD_REQUIRE_SERVICES", False)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "fleet",
+    "alerts",
+    "runbooks",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.PagesLoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: DATABASE_URL, default SQLite next to the code. Persistent connections with health
+# checks keep the ingest path at one connection per worker thread instead of one per request.
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=env_int("CONN_MAX_AGE", 600, minimum=0),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# Alertmanager groups can be large: accept bodies up to STEWARD_MAX_BODY_BYTES (10 MiB).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("STEWARD_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1024)
+
+# Cache: Redis when configured (shared by all workers), otherwise process-local memory.
+REDIS_URL = env_str("REDIS_URL") or ""
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# Celery: with no broker the tasks run eagerly in-process (the embedded default).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or ""
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 600, minimum=1)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 540, minimum=1)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A task unacknowledged for this long is redelivered; it must exceed the longest task.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900)}
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "alerts.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 100,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Steward API",
+    "DESCRIPTION": "Alert governance and runbook manager for fleets of AI systems.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Noise thresholds (DESIGN.md "Noise statistics and flags"); each can be tuned per deployment.
+STEWARD_NOISY_FIRES = env_int("STEWARD_NOISY_FIRES", 20, minimum=1)
+STEWARD_NOISY_MEDIAN_FACTOR = env_float("STEWARD_NOISY_MEDIAN_FACTOR", 3.0, minimum=1)
+STEWARD_NOISY_MEDIAN_MIN_FIRES = env_int("STEWARD_NOISY_MEDIAN_MIN_FIRES", 10, minimum=1)
+STEWARD_FLAP_WINDOW_SECONDS = env_int("STEWARD_FLAP_WINDOW_SECONDS", 30 * 60, minimum=1)
+STEWARD_FLAPPING_FLAPS = env_int("STEWARD_FLAPPING_FLAPS", 3, minimum=1)
+STEWARD_TRANSIENT_SECONDS = env_int("STEWARD_TRANSIENT_SECONDS", 5 * 60, minimum=1)
+STEWARD_TRANSIENT_MIN_EPISODES = env_int("STEWARD_TRANSIENT_MIN_EPISODES", 5, minimum=1)
+STEWARD_TRANSIENT_RATIO = env_float("STEWARD_TRANSIENT_RATIO", 0.5, minimum=0)
+STEWARD_ENGAGEMENT_WINDOW_SECONDS = env_int("STEWARD_ENGAGEMENT_WINDOW_SECONDS", 3600, minimum=1)
+STEWARD_IGNORED_MIN_EPISODES = env_int("STEWARD_IGNORED_MIN_EPISODES", 5, minimum=1)
+STEWARD_IGNORED_RATIO = env_float("STEWARD_IGNORED_RATIO", 0.2, minimum=0)
+STEWARD_UNACTIONABLE_MIN_FEEDBACK = env_int("STEWARD_UNACTIONABLE_MIN_FEEDBACK", 3, minimum=1)
+STEWARD_UNACTIONABLE_RATIO = env_float("STEWARD_UNACTIONABLE_RATIO", 0.3, minimum=0)
+STEWARD_SLEEP_THIEF_INTERRUPTIONS = env_int("STEWARD_SLEEP_THIEF_INTERRUPTIONS", 2, minimum=1)
+STEWARD_STUCK_SECONDS = env_int("STEWARD_STUCK_SECONDS", 5 * 24 * 3600, minimum=1)
+STEWARD_COFIRING_WINDOW_SECONDS = env_int("STEWARD_COFIRING_WINDOW_SECONDS", 120, minimum=1)
+STEWARD_DUPLICATE_RATIO = env_float("STEWARD_DUPLICATE_RATIO", 0.8, minimum=0)
+STEWARD_DUPLICATE_MIN_EPISODES = env_int("STEWARD_DUPLICATE_MIN_EPISODES", 5, minimum=1)
+STEWARD_LONG_MUTED_DAYS = env_int("STEWARD_LONG_MUTED_DAYS", 60, minimum=1)
+STEWARD_SILENT_DAYS = env_int("STEWARD_SILENT_DAYS", 90, minimum=1)
+STEWARD_RUNBOOK_REVIEW_DAYS = env_int("STEWARD_RUNBOOK_REVIEW_DAYS", 90, minimum=1)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO") or "INFO"},
+}
+
+# Security: secure by default whenever DEBUG is off.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+if env_bool("STEWARD_BEHIND_PROXY", False):
+    # Only trust X-Forwarded-Proto when a proxy that sets it is known to be in front.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = True

@@ -1,0 +1,9 @@
+"""Settings for the test suite: the real settings plus a fixed key and a fast password hasher."""
+
+import os
+
+os.environ.setdefault("DEBUG", "1")
+
+from config.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,68 @@
+"""Shared fixtures.
+
+Tests that need a real service (PostgreSQL, Redis, a Celery worker, Prometheus, a browser) use
+`require_service`: on a developer laptop without the service they skip, but under
+STEWARD_REQUIRE_SERVICES=1 (CI's PostgreSQL lane) they fail, so a green CI means they ran.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import connection
+
+from fleet.models import Membership, Team
+
+REDIS_TEST_URL = os.environ.get("STEWARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def require_service(available: bool, what: str) -> None:
+    if available:
+        return
+    if settings.STEWARD_REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required (STEWARD_REQUIRE_SERVICES=1) but not available.")
+    pytest.skip(f"{what} not available")
+
+
+@pytest.fixture
+def require_postgres() -> None:
+    require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL=postgres://…)")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1).ping()
+        available = True
+    except redis.RedisError:
+        available = False
+    require_service(available, f"Redis at {REDIS_TEST_URL}")
+    return REDIS_TEST_URL
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
+    def make(username: str = "alice", *, staff: bool = False, **extra: object) -> User:
+        return User.objects.create_user(
+            username=username, password="pw-for-tests", is_staff=staff, **extra
+        )
+
+    return make
+
+
+@pytest.fixture
+def team(db: None) -> Team:
+    return Team.objects.create(slug="fraud-ml", name="Fraud ML", timezone="Europe/Berlin")
+
+
+@pytest.fixture
+def member(make_user: Callable[..., User], team: Team) -> User:
+    user = make_user("member")
+    Membership.objects.create(team=team, user=user, role=Membership.Role.LEAD)
+    return user
