@@ -10,6 +10,7 @@ from alerts.models.catalog import (
 )
 from alerts.models.ingest import Delivery, Engagement, Episode, Feedback
 from alerts.models.noise import CoFiring, Evaluation, Flag, RuleFlag, RuleWeek
+from alerts.models.review import Decision, Review
 from alerts.models.tokens import ApiToken, Integration
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "AlertRule",
     "ApiToken",
     "CoFiring",
+    "Decision",
     "Delivery",
     "Engagement",
     "Episode",
@@ -25,6 +27,7 @@ __all__ = [
     "Flag",
     "Integration",
     "Layer",
+    "Review",
     "RuleFlag",
     "RuleWeek",
     "Severity",

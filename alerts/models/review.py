@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Review(models.Model):
+    """The weekly alert-review meeting for an ISO week, for the whole fleet or one team.
+
+    The agenda is frozen into `agenda` when the meeting starts, so that an evaluation running
+    during the meeting does not reorder it; flags raised later are shown as new since start.
+    """
+
+    week = models.CharField(max_length=8)
+    team = models.ForeignKey(
+        "fleet.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="reviews"
+    )
+    attendees = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="reviews_attended"
+    )
+    notes = models.TextField(blank=True)
+    agenda = models.JSONField(default=list, blank=True, help_text="Frozen agenda at start.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-week", "team__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["week", "team"],
+                name="review_unique_week_team",
+                nulls_distinct=False,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = self.team.name if self.team is not None else "fleet"
+        return f"Review {self.week} ({scope})"
+
+
+class Decision(models.Model):
+    """What the review decided about one rule; also an action item until marked done."""
+
+    class Kind(models.TextChoices):
+        KEEP = "keep", "Keep"
+        TUNE = "tune", "Tune"
+        PRUNE = "prune", "Prune"
+        RETIRE = "retire", "Retire"
+        REASSIGN = "reassign", "Reassign to another team"
+        RUNBOOK = "runbook", "Write or fix the runbook"
+        MUTE = "mute", "Mute until a date"
+
+    review = models.ForeignKey(
+        Review, null=True, blank=True, on_delete=models.SET_NULL, related_name="decisions"
+    )
+    week = models.CharField(max_length=8)
+    rule = models.ForeignKey("alerts.AlertRule", on_delete=models.CASCADE, related_name="decisions")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    note = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="review_actions",
+    )
+    due_date = models.DateField(null=True, blank=True)
+    mute_until = models.DateTimeField(null=True, blank=True)
+    reassign_to = models.ForeignKey(
+        "fleet.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="review_decisions",
+    )
+    decided_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        indexes = [
+            models.Index(fields=["rule", "-decided_at"], name="decision_rule_time"),
+            models.Index(fields=["week"], name="decision_week"),
+            models.Index(
+                fields=["decided_at"],
+                condition=models.Q(done_at__isnull=True),
+                name="decision_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.rule_id} ({self.week})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.done_at is None
