@@ -1,5 +1,16 @@
+"""Signals between features, so that ingest, evaluation and self-metrics stay decoupled."""
+
 from django.dispatch import Signal
 
 # Sent after a delivery's transaction commits, with `weeks`: the ISO weeks (e.g. "2026-W47")
 # whose episodes it opened, changed or closed. The noise evaluation listens to re-evaluate them.
 episodes_changed = Signal()
+
+# Sent for every inbound delivery, accepted or rejected, with `delivery` (a saved Delivery, or
+# an unsaved one when the database was unavailable) and `duration_seconds` (time spent in the
+# endpoint). Self-metrics count deliveries and episodes by source and outcome from it.
+delivery_recorded = Signal()
+
+# Sent when an evaluation of a week ends, with `evaluation` (an Evaluation whose status is done
+# or failed) and `duration_seconds`.
+evaluation_finished = Signal()
