@@ -184,10 +184,11 @@ def oncall_context(*, alertname: str, labels: dict[str, str], now: datetime) -> 
     firing: list[Episode] = []
     history: list[Episode] = []
     if rule is not None:
-        mine = episodes_with_labels(Episode.objects.filter(rule=rule), labels).select_related(
-            "system"
+        mine = episodes_with_labels(Episode.objects.filter(rule=rule), labels)
+        mine = mine.select_related("system")
+        firing = list(
+            mine.filter(ends_at__isnull=True).order_by("starts_at", "id")[:MAX_FIRING_SHOWN]
         )
-        firing = list(mine.open().order_by("starts_at", "id")[:MAX_FIRING_SHOWN])
         history = list(mine.order_by("-starts_at", "-id")[:HISTORY_SHOWN])
     focus = firing[0] if firing else (history[0] if history else None)
     system = rule.system if rule is not None else None
