@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, TextField
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 
@@ -116,9 +117,9 @@ def episodes_with_labels(
     """Episodes whose labels include every given label value (works on SQLite and PostgreSQL)."""
     for position, (name, value) in enumerate(sorted(labels.items())):
         alias = f"_label_{position}"
-        episodes = episodes.alias(**{alias: KeyTextTransform(name, "labels")}).filter(
-            **{alias: value}
-        )
+        episodes = episodes.alias(
+            **{alias: Cast(KeyTextTransform(name, "labels"), TextField())}
+        ).filter(**{alias: value})
     return episodes
 
 
