@@ -122,7 +122,10 @@ def test_tables_keep_alignment_without_style() -> None:
 
 
 def test_fenced_code_toc_and_admonitions_render() -> None:
-    body = "[TOC]\n\n## Mitigation steps\n\n!!! warning\n    Drain first.\n\n```bash\nkubectl get pods\n```"
+    body = (
+        "[TOC]\n\n## Mitigation steps\n\n!!! warning\n    Drain first.\n\n"
+        "```bash\nkubectl get pods\n```"
+    )
 
     rendered = render_runbook_html(body)
 
