@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -10,6 +11,8 @@ from django.utils import timezone
 from alerts.models import AlertRule, Engagement, Episode
 from alerts.services import engagement_record
 from runbooks.models import Runbook, RunbookRevision
+
+VIEW_DEDUP_WINDOW = timedelta(minutes=10)
 
 
 @transaction.atomic
@@ -80,8 +83,26 @@ def runbook_create_for_alert(
 def oncall_view_record(
     *, episodes: Iterable[Episode], user: User | AnonymousUser | None
 ) -> list[Engagement]:
-    """Count an on-call page view as engagement with each episode it was opened for."""
+    """Count an on-call page view as engagement with each episode it was opened for.
+
+    A reload within `VIEW_DEDUP_WINDOW` is the same look, not a new engagement, so refreshing
+    the page during an incident does not grow the table.
+    """
+    episodes = list(episodes)
+    if not episodes:
+        return []
+    seen: set[int] = set()
+    if isinstance(user, User):
+        seen = set(
+            Engagement.objects.filter(
+                episode__in=episodes,
+                user=user,
+                kind=Engagement.Kind.RUNBOOK_VIEW,
+                at__gte=timezone.now() - VIEW_DEDUP_WINDOW,
+            ).values_list("episode_id", flat=True)
+        )
     return [
         engagement_record(episode=episode, user=user, kind=Engagement.Kind.RUNBOOK_VIEW)
         for episode in episodes
+        if episode.pk not in seen
     ]

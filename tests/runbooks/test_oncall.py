@@ -288,6 +288,26 @@ def test_page_view_is_recorded_as_engagement_for_firing_and_recent_episodes(
     assert old.pk not in {episode_id for episode_id, _, _ in engaged}
 
 
+def test_reloading_the_page_does_not_count_a_second_engagement(
+    client: Client,
+    member: User,
+    make_user: Callable[..., User],
+    rule: AlertRule,
+    make_episode: Callable[..., Episode],
+) -> None:
+    episode = make_episode(rule, labels={"model": "fraud-scorer"})
+    colleague = make_user("colleague")
+
+    for _ in range(3):
+        page(client, member, URL + "?model=fraud-scorer")
+    page(client, colleague, URL + "?model=fraud-scorer")
+
+    viewers = sorted(
+        Engagement.objects.filter(episode=episode).values_list("user__username", flat=True)
+    )
+    assert viewers == ["colleague", "member"]
+
+
 def test_feedback_is_stored_once_per_user_per_episode_and_can_change(
     client: Client, member: User, rule: AlertRule, make_episode: Callable[..., Episode]
 ) -> None:
@@ -373,9 +393,12 @@ def test_oncall_page_query_count_is_bounded(
         make_episode(neighbour, started_ago=timedelta(minutes=minutes + 1))
     client.force_login(member)
 
-    # Session, user, rules, firing, history, leads, nearby, feedback, one insert per engaged
-    # episode (15 here, in a savepoint-free autocommit each).
-    with django_assert_max_num_queries(30):
+    # Session, user, rules, firing, history, leads, nearby, feedback, seen engagements, and one
+    # insert per engaged episode (15 firing here).
+    with django_assert_max_num_queries(25):
         response = client.get(URL + "?model=fraud-scorer")
+    # A reload records nothing new: the count no longer depends on the number of episodes.
+    with django_assert_max_num_queries(10):
+        reload = client.get(URL + "?model=fraud-scorer")
 
-    assert response.status_code == 200
+    assert response.status_code == reload.status_code == 200
