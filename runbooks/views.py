@@ -94,7 +94,13 @@ def runbook_new(request: HttpRequest) -> HttpResponse:
             )
             messages.success(request, f"Runbook “{runbook.title}” created.")
             return redirect("runbooks:detail", slug=runbook.slug)
-    context = {"form": form, "preview": preview, "rule": rule, "creating": True}
+    context = {
+        "form": form,
+        "preview": preview,
+        "rule": rule,
+        "requested_alertname": request.GET.get("alertname", ""),
+        "creating": True,
+    }
     return render(request, "runbooks/form.html", context)
 
 

@@ -148,11 +148,13 @@ def test_new_runbook_does_not_link_a_rule_of_another_team(
     outsider_team = other_team_member.memberships.get().team
     client.force_login(other_team_member)
 
+    form = client.get("/runbooks/new/?alertname=DriftHigh").content.decode()
     response = client.post(
         "/runbooks/new/?alertname=DriftHigh",
         {"title": "Mine", "owner_team": outsider_team.pk, "review_interval_days": 90, "body": "x"},
     )
 
+    assert "It will not be linked to <strong>DriftHigh</strong>" in form
     assert response.status_code == 302
     rule.refresh_from_db()
     assert rule.runbook is None
@@ -181,6 +183,18 @@ def test_user_without_team_cannot_create(client: Client, make_user: Callable[...
     client.force_login(make_user("loner"))
 
     assert client.get("/runbooks/new/").status_code == 403
+
+
+def test_edit_form_query_count_is_bounded(
+    client: Client, member: User, runbook: Runbook, django_assert_max_num_queries: Any
+) -> None:
+    client.force_login(member)
+
+    with django_assert_max_num_queries(7):
+        response = client.get("/runbooks/fraud-latency/edit/")
+
+    assert response.status_code == 200
+    assert "Latency of the fraud scorer is high." in response.content.decode()
 
 
 def test_preview_renders_without_saving(client: Client, member: User, runbook: Runbook) -> None:
