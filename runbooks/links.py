@@ -2,7 +2,7 @@
 
 Templates look like `https://grafana.example.com/d/abc?from={start_ms}&to={end_ms}&var-model={model}`.
 Placeholders: `{start}`, `{end}` (RFC 3339, UTC), `{start_ms}`, `{end_ms}` (epoch milliseconds),
-`{alertname}` and any label name. Values are URL-encoded; an unknown placeholder becomes empty;
+`{alertname}` and any label name. Label values are URL-encoded; an unknown placeholder is empty;
 a template that cannot be formatted is skipped rather than breaking the on-call page.
 """
 
@@ -36,8 +36,16 @@ def window_values(start: datetime, end: datetime) -> dict[str, str]:
     }
 
 
-def fill_link_template(template: str, values: Mapping[str, str]) -> str | None:
-    """The template with every placeholder replaced; None when it is not a usable http(s) URL."""
+def fill_link_template(
+    template: str, values: Mapping[str, str], *, raw: Mapping[str, str] | None = None
+) -> str | None:
+    """The template with every placeholder replaced; None when it is not a usable http(s) URL.
+
+    `values` (label values, free text) are URL-encoded; `raw` values (the window, made only of
+    URL-safe characters by `window_values`) are inserted as they are, so `{start}` stays
+    readable RFC 3339 for tools that parse it from the URL.
+    """
+    raw = raw or {}
     if not template:
         return None
     parts: list[str] = []
@@ -45,7 +53,10 @@ def fill_link_template(template: str, values: Mapping[str, str]) -> str | None:
         for literal, field, _spec, _conversion in string.Formatter().parse(template):
             parts.append(literal)
             if field is not None:
-                parts.append(quote(values.get(field, ""), safe=""))
+                if field in raw:
+                    parts.append(raw[field])
+                else:
+                    parts.append(quote(values.get(field, ""), safe=""))
     except ValueError:
         return None
     url = "".join(parts)
@@ -64,7 +75,7 @@ def investigate_links(
 ) -> list[InvestigateLink]:
     if system is None:
         return []
-    values = {**labels, **window_values(start, end)}
+    window = window_values(start, end)
     candidates = [
         ("Dashboard", system.dashboard_url),
         ("Traces", system.trace_url_template),
@@ -72,7 +83,7 @@ def investigate_links(
     ]
     links = []
     for label, template in candidates:
-        url = fill_link_template(template, values)
+        url = fill_link_template(template, labels, raw=window)
         if url is not None:
             links.append(InvestigateLink(label=label, url=url))
     return links

@@ -121,7 +121,7 @@ def test_investigate_links_are_filled_with_the_firing_window_and_encoded_labels(
     ) in html
     assert (
         'href="https://jaeger.example.com/search?service=fraud-scorer'
-        '&amp;start=2026-11-25T03%3A00%3A00Z&amp;end=2026-11-25T03%3A30%3A00Z"'
+        '&amp;start=2026-11-25T03:00:00Z&amp;end=2026-11-25T03:30:00Z"'
     ) in html
     # Label values are URL-encoded, unknown placeholders left empty.
     assert (
