@@ -181,7 +181,6 @@ def runbook_for_alert(request: HttpRequest, alertname: str) -> HttpResponseBase:
         "runbook": runbook,
         "html": render_runbook_html(runbook.body) if runbook is not None else "",
         "feedback": selectors.feedback_for(episode=oncall.focus, user=request.user),
-        "feedback_form": FeedbackForm(),
         "may_write": may_write,
         "fallback_contact": settings.STEWARD_FALLBACK_CONTACT,
         "new_runbook_query": _new_runbook_query(alertname, labels),

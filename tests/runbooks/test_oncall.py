@@ -331,6 +331,23 @@ def test_feedback_is_stored_once_per_user_per_episode_and_can_change(
     assert "<strong>actionable</strong> — restarted pods" in html
 
 
+def test_feedback_can_target_any_of_several_firing_episodes(
+    client: Client, member: User, rule: AlertRule, make_episode: Callable[..., Episode]
+) -> None:
+    earliest = make_episode(
+        rule, labels={"model": "fraud-scorer", "env": "prod"}, started_ago=timedelta(hours=2)
+    )
+    later = make_episode(rule, labels={"model": "fraud-scorer", "env": "dev"})
+    url = URL + "?model=fraud-scorer"
+
+    html = page(client, member, url)
+    client.post(url, {"episode": later.pk, "verdict": "noise"})
+
+    assert f'<option value="{earliest.pk}" selected>' in html
+    assert f'<option value="{later.pk}">' in html
+    assert Feedback.objects.get().episode == later
+
+
 def test_feedback_needs_csrf(
     member: User, rule: AlertRule, make_episode: Callable[..., Episode]
 ) -> None:
