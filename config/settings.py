@@ -200,6 +200,8 @@ STEWARD_DUPLICATE_MIN_EPISODES = env_int("STEWARD_DUPLICATE_MIN_EPISODES", 5, mi
 STEWARD_LONG_MUTED_DAYS = env_int("STEWARD_LONG_MUTED_DAYS", 60, minimum=1)
 STEWARD_SILENT_DAYS = env_int("STEWARD_SILENT_DAYS", 90, minimum=1)
 STEWARD_RUNBOOK_REVIEW_DAYS = env_int("STEWARD_RUNBOOK_REVIEW_DAYS", 90, minimum=1)
+# Who to call when an alert has no owner (shown on the on-call page), e.g. "#sre-oncall".
+STEWARD_FALLBACK_CONTACT = env_str("STEWARD_FALLBACK_CONTACT", "") or ""
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,211 @@
+"""Runbook pages and the on-call entry point. Thin: selectors read, services write."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from alerts.models import AlertRule
+from alerts.selectors import rule_resolve, rules_by_alertname
+from alerts.services import feedback_record
+from fleet.access import can_edit_team_object, is_fleet_admin, team_ids_for_user
+from fleet.models import Team
+from runbooks import selectors, services
+from runbooks.csp import csp_protected
+from runbooks.forms import RUNBOOK_TEMPLATE, FeedbackForm, RunbookForm
+from runbooks.models import Runbook
+from runbooks.rendering import render_runbook_html
+
+
+def _runbook_for_editing(request: HttpRequest, slug: str) -> Runbook:
+    runbook = selectors.runbook_get(slug=slug)
+    if not can_edit_team_object(request.user, runbook.owner_team_id):
+        raise PermissionDenied("Only members of the owning team or staff can change this runbook.")
+    return runbook
+
+
+@csp_protected
+def runbook_list(request: HttpRequest) -> HttpResponse:
+    team_slug = request.GET.get("team", "")
+    stale = request.GET.get("stale", "")
+    context = {
+        "runbooks": selectors.runbook_list(team_slug=team_slug, stale=stale),
+        "teams": Team.objects.order_by("name"),
+        "team_slug": team_slug,
+        "stale": stale,
+        "now": timezone.now(),
+    }
+    return render(request, "runbooks/list.html", context)
+
+
+@csp_protected
+def runbook_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    runbook = selectors.runbook_get(slug=slug)
+    context = {
+        "runbook": runbook,
+        "html": render_runbook_html(runbook.body),
+        "rules": selectors.runbook_rules(runbook=runbook),
+        "can_edit": can_edit_team_object(request.user, runbook.owner_team_id),
+    }
+    return render(request, "runbooks/detail.html", context)
+
+
+def _rule_to_link(request: HttpRequest) -> AlertRule | None:
+    """The rule named by `?alertname=` (and label params) if this user may edit it."""
+    alertname = request.GET.get("alertname", "")
+    if not alertname:
+        return None
+    candidates = rules_by_alertname([alertname]).get(alertname, [])
+    rule = rule_resolve(candidates, selectors.oncall_labels(request.GET))
+    if rule is None or not can_edit_team_object(request.user, rule.owner_team_id):
+        return None
+    return rule
+
+
+@csp_protected
+@require_http_methods(["GET", "POST"])
+def runbook_new(request: HttpRequest) -> HttpResponse:
+    if not is_fleet_admin(request.user) and not team_ids_for_user(request.user):
+        raise PermissionDenied("You need to be in a team (or staff) to write runbooks.")
+    rule = _rule_to_link(request)
+    form = RunbookForm(request.POST or None, user=request.user, instance=Runbook())
+    if request.method == "GET":
+        form.initial.update({"body": RUNBOOK_TEMPLATE})
+        if rule is not None:
+            form.initial.update({"title": rule.alertname, "owner_team": rule.owner_team_id})
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        if "preview" in request.POST:
+            preview = render_runbook_html(form.cleaned_data["body"])
+        else:
+            runbook = services.runbook_create_for_alert(
+                runbook=form.instance,
+                author=request.user,
+                note=form.cleaned_data["note"],
+                rule=rule,
+            )
+            messages.success(request, f"Runbook “{runbook.title}” created.")
+            return redirect("runbooks:detail", slug=runbook.slug)
+    context = {
+        "form": form,
+        "preview": preview,
+        "rule": rule,
+        "requested_alertname": request.GET.get("alertname", ""),
+        "creating": True,
+    }
+    return render(request, "runbooks/form.html", context)
+
+
+@csp_protected
+@require_http_methods(["GET", "POST"])
+def runbook_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    runbook = _runbook_for_editing(request, slug)
+    form = RunbookForm(request.POST or None, user=request.user, instance=runbook)
+    form.fields["slug"].disabled = True
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        if "preview" in request.POST:
+            preview = render_runbook_html(form.cleaned_data["body"])
+        else:
+            services.runbook_save(
+                runbook=form.instance, author=request.user, note=form.cleaned_data["note"]
+            )
+            messages.success(request, "Runbook saved.")
+            return redirect("runbooks:detail", slug=runbook.slug)
+    context = {"form": form, "preview": preview, "runbook": runbook, "creating": False}
+    return render(request, "runbooks/form.html", context)
+
+
+def _revision_id(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+@csp_protected
+def runbook_history(request: HttpRequest, slug: str) -> HttpResponse:
+    runbook = selectors.runbook_get(slug=slug)
+    revisions = list(selectors.runbook_revisions(runbook=runbook))
+    by_id = {revision.pk: revision for revision in revisions}
+    older_id = _revision_id(request.GET.get("a"))
+    newer_id = _revision_id(request.GET.get("b"))
+    if older_id is None and newer_id is None and len(revisions) >= 2:
+        older_id, newer_id = revisions[1].pk, revisions[0].pk
+    diff = None
+    older = by_id.get(older_id) if older_id is not None else None
+    newer = by_id.get(newer_id) if newer_id is not None else None
+    if (older_id is not None or newer_id is not None) and (older is None or newer is None):
+        messages.error(request, "Pick two revisions of this runbook to compare.")
+    elif older is not None and newer is not None:
+        diff = selectors.revision_diff(older, newer)
+    context = {
+        "runbook": runbook,
+        "revisions": revisions,
+        "older": older,
+        "newer": newer,
+        "diff": diff,
+    }
+    return render(request, "runbooks/history.html", context)
+
+
+@csp_protected
+@require_POST
+def runbook_review(request: HttpRequest, slug: str) -> HttpResponseBase:
+    runbook = _runbook_for_editing(request, slug)
+    services.runbook_mark_reviewed(runbook=runbook)
+    messages.success(request, "Marked as reviewed: the runbook is fresh again.")
+    return redirect("runbooks:detail", slug=runbook.slug)
+
+
+@csp_protected
+@require_http_methods(["GET", "POST"])
+def runbook_for_alert(request: HttpRequest, alertname: str) -> HttpResponseBase:
+    labels = selectors.oncall_labels(request.GET)
+    if request.method == "POST":
+        return _oncall_feedback(request, alertname, labels)
+    oncall = selectors.oncall_context(alertname=alertname, labels=labels, now=timezone.now())
+    services.oncall_view_record(episodes=oncall.engaged, user=request.user)
+    runbook = oncall.runbook
+    owner_team_id = oncall.team.pk if oncall.team is not None else None
+    may_write = can_edit_team_object(request.user, owner_team_id) or (
+        owner_team_id is None and bool(team_ids_for_user(request.user))
+    )
+    context = {
+        "oncall": oncall,
+        "runbook": runbook,
+        "html": render_runbook_html(runbook.body) if runbook is not None else "",
+        "feedback": selectors.feedback_for(episode=oncall.focus, user=request.user),
+        "may_write": may_write,
+        "fallback_contact": settings.STEWARD_FALLBACK_CONTACT,
+        "new_runbook_query": _new_runbook_query(alertname, labels),
+    }
+    return render(request, "runbooks/oncall.html", context)
+
+
+def _new_runbook_query(alertname: str, labels: dict[str, str]) -> str:
+    return urlencode({"alertname": alertname, **labels})
+
+
+def _oncall_feedback(request: HttpRequest, alertname: str, labels: dict[str, str]) -> HttpResponse:
+    """Store "actionable"/"noise" for one episode of the rule this page resolves to."""
+    rule = rule_resolve(rules_by_alertname([alertname]).get(alertname, []), labels)
+    form = FeedbackForm(request.POST)
+    if rule is None or not form.is_valid():
+        return HttpResponse("Feedback needs an episode of this alert and a verdict.", status=400)
+    if not isinstance(request.user, User):
+        raise PermissionDenied("Log in to give feedback.")
+    episode = selectors.oncall_episode(rule=rule, episode_id=form.cleaned_data["episode"])
+    feedback_record(
+        episode=episode,
+        user=request.user,
+        actionable=form.cleaned_data["verdict"] == "actionable",
+        note=form.cleaned_data["note"],
+    )
+    messages.success(request, "Thanks: your verdict on this episode is recorded.")
+    return redirect(request.get_full_path())
