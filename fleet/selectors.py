@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from alerts.models import AlertRule, Layer
 from fleet.models import AISystem, Membership, Team
@@ -85,7 +85,7 @@ def rules_with_gaps() -> QuerySet[AlertRule]:
         live_rules()
         .filter(Q(owner_team__isnull=True) | Q(runbook__isnull=True))
         .select_related("owner_team", "system", "runbook")
-        .order_by("owner_team__isnull", "alertname", "matchers_key")
+        .order_by(F("owner_team").asc(nulls_first=True), "alertname", "matchers_key")
     )
 
 
