@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
@@ -44,6 +44,7 @@ def catalog(team: Team, member: User) -> None:
         runbook=runbook,
     )
     AlertRule.objects.create(alertname="Orphan", status=AlertRule.Status.MUTED)
+    Group.objects.create(name="Platform admins")
 
 
 def _url(model: type[Model], view: str, *args: object) -> str:
