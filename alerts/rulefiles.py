@@ -34,6 +34,7 @@ SYSTEM_LABELS = ("model", "system")
 
 _DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _RUNBOOK_PATH = re.compile(r"^/runbooks/(?:(?P<for>for)/)?(?P<name>[^/]+)/?$")
 
 
@@ -74,6 +75,14 @@ class _Lookups:
         self.teams = {t.slug: t for t in Team.objects.all()}
         self.systems = {s.slug: s for s in AISystem.objects.all()}
         self.runbooks = {r.slug: r for r in Runbook.objects.all()}
+        # alertname → a runbook some rule of that name already links (for /runbooks/for/…).
+        self.runbook_by_alertname = {
+            name: self.runbooks[slug]
+            for name, slug in AlertRule.objects.filter(runbook__isnull=False)
+            .order_by("pk")
+            .values_list("alertname", "runbook__slug")
+            if slug in self.runbooks
+        }
 
 
 def _runbook_for(url: str, alertname: str, rule: AlertRule | None, lookups: _Lookups) -> Any:
@@ -82,17 +91,24 @@ def _runbook_for(url: str, alertname: str, rule: AlertRule | None, lookups: _Loo
     parts = urlsplit(url)
     if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
         return f"runbook_url {url} is not on Steward ({settings.STEWARD_BASE_URL})"
-    path = parts.path[len(base.path.rstrip("/")) :] if base.path else parts.path
+    prefix = base.path.rstrip("/")
+    if not parts.path.startswith(prefix + "/"):
+        return f"runbook_url {url} is not on Steward ({settings.STEWARD_BASE_URL})"
+    path = parts.path[len(prefix) :]
     match = _RUNBOOK_PATH.match(path)
     if match is None:
         return f"runbook_url {url} is not a /runbooks/<slug>/ or /runbooks/for/<alert>/ link"
     if match["for"]:
         # The on-call entry point resolves the runbook through the rule itself: keep the one
-        # linked, else take the runbook named after the alert when there is one.
+        # linked, else the one a rule of the same name links, else one named after the alert.
         if rule is not None and rule.runbook is not None:
             return rule.runbook
-        slug = alertname.lower().replace("_", "-")
-        found = lookups.runbooks.get(slug)
+        kebab = _CAMEL_BOUNDARY.sub("-", alertname).replace("_", "-").lower()
+        found = (
+            lookups.runbook_by_alertname.get(alertname)
+            or lookups.runbooks.get(kebab)
+            or lookups.runbooks.get(alertname.lower())
+        )
         return found or f"runbook_url {url}: no runbook is linked to {alertname} yet"
     found = lookups.runbooks.get(match["name"])
     return found or f"runbook_url {url}: there is no runbook {match['name']!r}"

@@ -33,7 +33,7 @@ def _import(*paths: Path) -> str:
 def fleet(team: Team) -> None:
     AISystem.objects.create(slug="fraud-scorer", name="Fraud scorer", owner_team=team)
     runbook_save(runbook=Runbook(slug="fraud-scorer-latency"), author=None, title="Latency")
-    runbook_save(runbook=Runbook(slug="fraudlossratehigh"), author=None, title="Losses")
+    runbook_save(runbook=Runbook(slug="fraud-loss-rate-high"), author=None, title="Losses")
 
 
 @pytest.mark.parametrize(
@@ -92,7 +92,7 @@ def test_fleet_file_maps_every_field(fleet: None) -> None:
     assert latency.expression.startswith("histogram_quantile(0.99")
     loss = AlertRule.objects.get(alertname="FraudLossRateHigh")
     assert loss.for_duration == timedelta(minutes=90)
-    assert loss.runbook is not None and loss.runbook.slug == "fraudlossratehigh"
+    assert loss.runbook is not None and loss.runbook.slug == "fraud-loss-rate-high"
     assert "1 recording rules skipped" in output
 
 
@@ -175,6 +175,28 @@ def test_the_same_rule_twice_in_one_source_is_reported(team: Team) -> None:
     report = rules_import(groups=[{"name": "g", "rules": [rule, rule]}], origin="f.yml")
     assert len(report.created) == 1
     assert any("defined twice" in message for _, message in report.unmapped)
+
+
+@override_settings(STEWARD_BASE_URL="http://127.0.0.1:18000")
+def test_runbook_for_alertname_reuses_the_runbook_of_a_sibling_rule(team: Team) -> None:
+    runbook = runbook_save(runbook=Runbook(slug="generic-latency"), author=None, title="Latency")
+    AlertRule.objects.create(
+        alertname="ModelLatencyHigh", matchers={"model": "other"}, runbook=runbook
+    )
+    _import(CAPTURE)
+    linked = AlertRule.objects.get(alertname="ModelLatencyHigh", matchers_key="model=fraud-scorer")
+    assert linked.runbook == runbook
+
+
+@override_settings(STEWARD_BASE_URL="https://steward.example.com/steward")
+def test_runbook_url_outside_the_base_path_is_reported(team: Team) -> None:
+    rule = {
+        "alert": "A",
+        "expr": "vector(1)",
+        "annotations": {"runbook_url": "https://steward.example.com/runbooks/x/"},
+    }
+    report = rules_import(groups=[{"name": "g", "rules": [rule]}], origin="f.yml")
+    assert any("is not on Steward" in message for _, message in report.unmapped)
 
 
 def test_capture_fixture_is_a_copy_of_the_shared_one() -> None:
