@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from alerts.models import Layer
 from fleet import selectors
+from fleet.links import link_fill
 from fleet.models import AISystem, Team
 
 # Rows of the overview's gap tables; the page says how many more there are.
 GAP_LIMIT = 50
+# Dashboards, traces and logs open on the last hours when no alert gives a window.
+LINK_WINDOW = timedelta(hours=6)
 
 
 def overview(request: HttpRequest) -> HttpResponse:
@@ -61,8 +67,24 @@ def system_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404(f"No AI system {slug!r}.")
     groups = selectors.system_rules_by_layer(system)
     memberships = list(system.owner_team.memberships.all()) if system.owner_team else []
+    end = timezone.now()
+    start = end - LINK_WINDOW
+    # The system's slug fills both label names a rule may use for it.
+    labels = {"model": system.slug, "system": system.slug}
+    links = [
+        (label, link_fill(template, start=start, end=end, labels=labels))
+        for label, template in (
+            ("Dashboard", system.dashboard_url),
+            ("Traces", system.trace_url_template),
+            ("Logs", system.log_url_template),
+            ("Repository", system.repository_url),
+            ("Model registry", system.model_registry_url),
+        )
+        if template
+    ]
     context = {
         "system": system,
+        "links": links,
         "memberships": memberships,
         "leads": [m for m in memberships if m.role == m.Role.LEAD],
         "groups": groups,

@@ -158,6 +158,7 @@ def test_system_detail_shows_contacts_rules_by_layer_and_missing_layers(
     # The only business rule is retired: the layer counts as uncovered.
     assert "No live alert at all on:" in body
     assert body.count('chip bad">Business outcome (L3)') == 1
+    assert body.index("Lena Vogt") < body.index("jonas")  # leads first
 
 
 def test_system_detail_of_unknown_slug_is_404(client_in: Client) -> None:
