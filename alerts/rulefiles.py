@@ -32,6 +32,7 @@ from runbooks.models import Runbook
 # several systems.
 SYSTEM_LABELS = ("model", "system")
 
+ALERTNAME_MAX = AlertRule._meta.get_field("alertname").max_length or 200
 _DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -125,6 +126,19 @@ def _normalise(raw: Mapping[str, Any]) -> dict[str, Any] | None:
         "labels": raw.get("labels") or {},
         "annotations": raw.get("annotations") or {},
     }
+
+
+def _shape_problem(data: dict[str, Any]) -> str | None:
+    """Why a rule cannot be imported at all, or None."""
+    name = data["alertname"]
+    if not isinstance(name, str) or not name:
+        return "no alert name"
+    if len(name) > ALERTNAME_MAX:
+        return f"alert name longer than {ALERTNAME_MAX} characters"
+    for part in ("labels", "annotations"):
+        if not isinstance(data[part], Mapping):
+            return f"{part} must be a mapping of names to values"
+    return None
 
 
 def _map_rule(
@@ -229,8 +243,9 @@ def rules_import(*, groups: Iterable[Any], origin: str) -> ImportReport:
             if data is None:
                 report.recording_skipped += 1
                 continue
-            if not isinstance(data["alertname"], str) or not data["alertname"]:
-                report.unmapped.append((f"{where} rule {r_index + 1}", "no alert name"))
+            problem = _shape_problem(data)
+            if problem:
+                report.unmapped.append((f"{where} rule {r_index + 1}", problem))
                 continue
             fields = _map_rule(data, where, lookups, report)
             key = (data["alertname"], matchers_key(fields["_matchers"]))

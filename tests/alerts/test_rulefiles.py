@@ -199,6 +199,29 @@ def test_runbook_url_outside_the_base_path_is_reported(team: Team) -> None:
     assert any("is not on Steward" in message for _, message in report.unmapped)
 
 
+@pytest.mark.parametrize(
+    ("rule", "problem"),
+    [
+        ({"expr": "vector(1)"}, "no alert name"),
+        ({"alert": "A" * 201, "expr": "vector(1)"}, "longer than 200 characters"),
+        ({"alert": "A", "labels": ["team", "x"]}, "labels must be a mapping"),
+        ({"alert": "A", "annotations": "summary"}, "annotations must be a mapping"),
+        ("just text", "a rule must be a mapping"),
+    ],
+)
+def test_malformed_rules_are_reported_and_skipped(rule: object, problem: str) -> None:
+    report = rules_import(groups=[{"name": "g", "rules": [rule]}], origin="f.yml")
+    assert [(where, problem in message) for where, message in report.unmapped] == [
+        ("f.yml: g rule 1", True)
+    ]
+    assert not AlertRule.objects.exists()
+
+
+def test_group_without_rules_list_is_reported() -> None:
+    report = rules_import(groups=[{"name": "g"}, "x"], origin="f.yml")
+    assert [message for _, message in report.unmapped] == ["a group needs a rules list"] * 2
+
+
 def test_capture_fixture_is_a_copy_of_the_shared_one() -> None:
     document = yaml.safe_load(CAPTURE.read_text())
     names = [r["alert"] for g in document["groups"] for r in g["rules"]]
