@@ -103,11 +103,8 @@ def _links(spec: dict[str, Any]) -> dict[str, str]:
 
 
 def _systems(teams: dict[str, Team], summary: DemoSummary) -> dict[str, AISystem]:
-    systems = {s.slug: s for s in AISystem.objects.filter(owner_team__in=teams.values())}
-    systems |= {
-        s.slug: s
-        for s in AISystem.objects.filter(slug__in=[spec["slug"] for spec in demo_data.SYSTEMS])
-    }
+    slugs = [spec["slug"] for spec in demo_data.SYSTEMS]
+    systems = {s.slug: s for s in AISystem.objects.filter(slug__in=slugs)}
     for spec in demo_data.SYSTEMS:
         if spec["slug"] in systems:
             continue
