@@ -1,6 +1,93 @@
-from django.http import HttpRequest, HttpResponse
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+
+from alerts.models import Layer
+from fleet import selectors
+from fleet.links import link_fill
+from fleet.models import AISystem, Team
+
+# Rows of the overview's gap tables; the page says how many more there are.
+GAP_LIMIT = 50
+# Dashboards, traces and logs open on the last hours when no alert gives a window.
+LINK_WINDOW = timedelta(hours=6)
 
 
 def overview(request: HttpRequest) -> HttpResponse:
-    return render(request, "fleet/overview.html", {})
+    gaps = selectors.rules_with_gaps()
+    teams = selectors.team_rows()
+    context = {
+        "teams": teams,
+        "totals": {
+            "systems": sum(r.systems for r in teams),
+            "rules": sum(r.rules for r in teams),
+            "teams": sum(1 for r in teams if r.team is not None),
+        },
+        "systems_missing_owner": list(selectors.systems_missing_owner()),
+        "gap_rules": list(gaps[:GAP_LIMIT]),
+        "gap_count": gaps.count(),
+        "layer_gaps": selectors.layer_gaps(),
+    }
+    return render(request, "fleet/overview.html", context)
+
+
+def fleet_list(request: HttpRequest) -> HttpResponse:
+    filters = {
+        name: request.GET.get(name, "").strip()
+        for name in ("team", "kind", "tier", "lifecycle", "environment", "q")
+    }
+    systems = selectors.system_list(
+        team=filters["team"],
+        kind=filters["kind"],
+        tier=filters["tier"],
+        lifecycle=filters["lifecycle"],
+        environment=filters["environment"],
+        search=filters["q"],
+    )
+    context = {
+        "systems": systems,
+        "filters": filters,
+        "teams": Team.objects.only("slug", "name"),
+        "kinds": AISystem.Kind.choices,
+        "tiers": AISystem.Tier.choices,
+        "lifecycles": AISystem.Lifecycle.choices,
+        "environments": selectors.environments(),
+        "layers": Layer.choices,
+    }
+    return render(request, "fleet/list.html", context)
+
+
+def system_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    system = selectors.system_detail(slug=slug).first()
+    if system is None:
+        raise Http404(f"No AI system {slug!r}.")
+    groups = selectors.system_rules_by_layer(system)
+    memberships = list(system.owner_team.memberships.all()) if system.owner_team else []
+    end = timezone.now()
+    start = end - LINK_WINDOW
+    # The system's slug fills both label names a rule may use for it.
+    labels = {"model": system.slug, "system": system.slug}
+    links = [
+        (label, link_fill(template, start=start, end=end, labels=labels))
+        for label, template in (
+            ("Dashboard", system.dashboard_url),
+            ("Traces", system.trace_url_template),
+            ("Logs", system.log_url_template),
+            ("Repository", system.repository_url),
+            ("Model registry", system.model_registry_url),
+        )
+        if template
+    ]
+    context = {
+        "system": system,
+        "links": links,
+        "memberships": memberships,
+        "leads": [m for m in memberships if m.role == m.Role.LEAD],
+        "groups": groups,
+        "missing_layers": selectors.missing_layers(groups),
+    }
+    return render(request, "fleet/detail.html", context)

@@ -4,6 +4,7 @@ from collections.abc import Mapping
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 
 class Severity(models.TextChoices):
@@ -133,4 +134,44 @@ class AlertRule(models.Model):
 
     def save(self, *args: object, **kwargs: object) -> None:
         self.matchers_key = matchers_key(self.matchers or {})
+        if self.status == self.Status.MUTED and self.muted_at is None:
+            self.muted_at = timezone.now()
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def clean(self) -> None:
+        """Checks whose messages a person can act on (admin, API and import share them)."""
+        errors: dict[str, str] = {}
+        if isinstance(self.matchers, dict):
+            self.matchers_key = matchers_key(self.matchers)
+            clash = AlertRule.objects.filter(
+                alertname=self.alertname, matchers_key=self.matchers_key
+            ).exclude(pk=self.pk)
+            if self.alertname and clash.exists():
+                which = f" with matchers {{{self.matchers_key}}}" if self.matchers_key else ""
+                errors["alertname"] = (
+                    f"A rule {self.alertname}{which} already exists. To have one alert name "
+                    'serve several systems, give each rule a matcher such as {"model": "…"}.'
+                )
+            named = self.matchers.get("model") or self.matchers.get("system")
+            if named and self.system is not None and self.system.slug != named:
+                errors["system"] = (
+                    f"The matchers select the system {named!r} but the rule is attached to "
+                    f"{self.system.slug!r}; make them agree."
+                )
+        if self.status == self.Status.MUTED:
+            # Muting stamps the time so that long mutes can be flagged.
+            self.muted_at = self.muted_at or timezone.now()
+            if self.muted_until is not None and self.muted_until <= timezone.now():
+                errors["muted_until"] = (
+                    "This date is in the past. Pick a future end for the mute, or leave it "
+                    "empty to mute until further notice (reviews flag long mutes)."
+                )
+        elif self.muted_until is not None:
+            errors["muted_until"] = (
+                "Only a muted rule can have an end of mute: set the status to Muted, or clear "
+                "this field."
+            )
+        else:
+            self.muted_at = None
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,3 @@
+"""Admin of the alerts app, one module per area (catalog, ingest, noise, review, lint)."""
+
+from alerts.admin import catalog  # noqa: F401

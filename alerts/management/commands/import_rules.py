@@ -1,0 +1,62 @@
+"""Import Prometheus rule files into the catalog (see alerts/rulefiles.py for the mapping)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from alerts.rulefiles import ImportReport, rules_import
+
+
+def report_write(command: BaseCommand, report: ImportReport) -> None:
+    """Print an import report (shared by import_rules and sync_prometheus)."""
+    out = command.stdout
+    for label, items in (
+        ("created", report.created),
+        ("updated", report.updated),
+    ):
+        for where in items:
+            out.write(f"  {label}: {where}")
+    for where, message in report.unmapped:
+        out.write(command.style.WARNING(f"  could not map: {where}: {message}"))
+    out.write(
+        f"{len(report.created)} created, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged, {len(report.unmapped)} could not map, "
+        f"{report.recording_skipped} recording rules skipped"
+    )
+
+
+class Command(BaseCommand):
+    help = "Import Prometheus alert rule files (groups[].rules[]) into the catalog."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("files", nargs="+", metavar="FILE")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        total = ImportReport()
+        unreadable: list[str] = []
+        for name in options["files"]:
+            try:
+                text = Path(name).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                self.stderr.write(f"{name}: cannot read: {exc}")
+                unreadable.append(name)
+                continue
+            try:
+                document = yaml.safe_load(text)
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                line = f" line {mark.line + 1}" if mark is not None else ""
+                problem = getattr(exc, "problem", None) or str(exc)
+                total.unmapped.append((f"{name}{line}", f"YAML error: {problem}"))
+                continue
+            if not isinstance(document, dict) or not isinstance(document.get("groups"), list):
+                total.unmapped.append((name, "not a Prometheus rule file: no groups list"))
+                continue
+            total.merge(rules_import(groups=document["groups"], origin=name))
+        report_write(self, total)
+        if unreadable:
+            raise CommandError(f"Could not read {len(unreadable)} file(s): {', '.join(unreadable)}")

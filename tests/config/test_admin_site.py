@@ -1,0 +1,238 @@
+"""Every model registered in the admin: changelist, add form and change form load."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group, User
+from django.db.models import Model
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from alerts.models import AlertRule
+from fleet.models import AISystem, Membership, Team
+from runbooks.models import Runbook
+from runbooks.services import runbook_save
+
+pytestmark = pytest.mark.django_db
+
+REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)
+
+
+@pytest.fixture
+def admin_client_logged(make_user: Callable[..., User]) -> Client:
+    user = make_user("root", staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def catalog(team: Team, member: User) -> None:
+    system = AISystem.objects.create(slug="fraud-scorer", name="Fraud scorer", owner_team=team)
+    runbook = runbook_save(
+        runbook=Runbook(slug="latency"), author=None, title="Latency", body="## Summary\n"
+    )
+    AlertRule.objects.create(
+        alertname="ModelLatencyHigh",
+        matchers={"model": "fraud-scorer"},
+        system=system,
+        owner_team=team,
+        runbook=runbook,
+    )
+    AlertRule.objects.create(alertname="Orphan", status=AlertRule.Status.MUTED)
+    Group.objects.create(name="Platform admins")
+
+
+def _url(model: type[Model], view: str, *args: object) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def test_catalog_models_are_registered() -> None:
+    assert {Team, Membership, AISystem, AlertRule, Runbook}.issubset(set(REGISTERED))
+
+
+@pytest.mark.parametrize("model", REGISTERED, ids=lambda m: m._meta.label)
+def test_changelist_loads(admin_client_logged: Client, catalog: None, model: type[Model]) -> None:
+    assert admin_client_logged.get(_url(model, "changelist")).status_code == 200
+
+
+@pytest.mark.parametrize("model", REGISTERED, ids=lambda m: m._meta.label)
+def test_changelist_search_and_filters_load(
+    admin_client_logged: Client, catalog: None, model: type[Model]
+) -> None:
+    response = admin_client_logged.get(_url(model, "changelist"), {"q": "fraud"})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("model", REGISTERED, ids=lambda m: m._meta.label)
+def test_add_form_loads_or_is_refused(
+    admin_client_logged: Client, catalog: None, model: type[Model]
+) -> None:
+    model_admin = admin.site._registry[model]
+    request = admin_client_logged.get("/").wsgi_request
+    expected = 200 if model_admin.has_add_permission(request) else 403
+    assert admin_client_logged.get(_url(model, "add")).status_code == expected
+
+
+@pytest.mark.parametrize("model", REGISTERED, ids=lambda m: m._meta.label)
+def test_change_form_loads(admin_client_logged: Client, catalog: None, model: type[Model]) -> None:
+    obj = model._default_manager.first()
+    if obj is None:
+        pytest.skip(f"no {model._meta.label} row in this fixture")
+    assert admin_client_logged.get(_url(model, "change", obj.pk)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("model", "params", "expected", "absent"),
+    [
+        (Team, {"members": "none"}, "Empty team", "Fraud ML"),
+        (AISystem, {"owner": "none"}, "Unowned system", "Fraud scorer"),
+        (AlertRule, {"gap": "no_owner"}, "Orphan", "ModelLatencyHigh"),
+        (AlertRule, {"gap": "no_runbook"}, "Orphan", "ModelLatencyHigh"),
+        (Runbook, {"review": "stale"}, "Latency", "zzz-never"),
+    ],
+)
+def test_gap_filters_select_what_is_missing(
+    admin_client_logged: Client,
+    catalog: None,
+    model: type[Model],
+    params: dict[str, str],
+    expected: str,
+    absent: str,
+) -> None:
+    Team.objects.create(slug="empty", name="Empty team")
+    AISystem.objects.create(slug="unowned", name="Unowned system")
+    body = admin_client_logged.get(_url(model, "changelist"), params).content.decode()
+    assert expected in body
+    assert absent not in body
+
+
+def test_columns_show_missing_owner_runbook_and_members(
+    admin_client_logged: Client, catalog: None
+) -> None:
+    Team.objects.create(slug="empty", name="Empty team")
+    teams = admin_client_logged.get(_url(Team, "changelist")).content.decode()
+    assert "no members" in teams
+    rules = admin_client_logged.get(_url(AlertRule, "changelist")).content.decode()
+    assert "no owner" in rules
+    assert "no runbook" in rules
+    runbooks = admin_client_logged.get(_url(Runbook, "changelist")).content.decode()
+    assert "never reviewed" in runbooks
+
+
+def _rule_form(**overrides: str) -> dict[str, str]:
+    data = {
+        "alertname": "FeatureDriftHigh",
+        "matchers": "{}",
+        "summary": "",
+        "severity": "ticket",
+        "layer": "ml",
+        "source": "manual",
+        "catalogued": "on",
+        "owner_team": "",
+        "system": "",
+        "runbook": "",
+        "status": "active",
+        "muted_until_0": "",
+        "muted_until_1": "",
+        "expression": "",
+        "for_duration": "",
+        "labels": "{}",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_admin_muting_a_rule_sets_muted_at(admin_client_logged: Client, catalog: None) -> None:
+    response = admin_client_logged.post(_url(AlertRule, "add"), _rule_form(status="muted"))
+    assert response.status_code == 302
+    rule = AlertRule.objects.get(alertname="FeatureDriftHigh")
+    assert rule.status == "muted"
+    assert rule.muted_at is not None
+
+
+def test_admin_explains_a_mute_that_ends_in_the_past(
+    admin_client_logged: Client, catalog: None
+) -> None:
+    response = admin_client_logged.post(
+        _url(AlertRule, "add"),
+        _rule_form(status="muted", muted_until_0="2020-01-01", muted_until_1="10:00:00"),
+    )
+    assert response.status_code == 200
+    assert "This date is in the past" in response.content.decode()
+    assert not AlertRule.objects.filter(alertname="FeatureDriftHigh").exists()
+
+
+def test_admin_explains_a_duplicate_rule(admin_client_logged: Client, catalog: None) -> None:
+    response = admin_client_logged.post(
+        _url(AlertRule, "add"),
+        _rule_form(alertname="ModelLatencyHigh", matchers='{"model": "fraud-scorer"}'),
+    )
+    assert response.status_code == 200
+    assert "already exists" in response.content.decode()
+
+
+def test_admin_runbook_save_writes_a_revision(admin_client_logged: Client, catalog: None) -> None:
+    runbook = Runbook.objects.get(slug="latency")
+    data = {
+        "title": "Latency",
+        "slug": "latency",
+        "owner_team": "",
+        "body": "## Summary\n\nChanged in the admin.",
+        "last_reviewed_at_0": timezone.now().strftime("%Y-%m-%d"),
+        "last_reviewed_at_1": "10:00:00",
+        "review_interval_days": "90",
+        "revisions-TOTAL_FORMS": "1",
+        "revisions-INITIAL_FORMS": "1",
+        "revisions-MIN_NUM_FORMS": "0",
+        "revisions-MAX_NUM_FORMS": "1000",
+        "revisions-0-id": str(runbook.revisions.get().pk),
+        "revisions-0-runbook": str(runbook.pk),
+    }
+    response = admin_client_logged.post(_url(Runbook, "change", runbook.pk), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    revisions = list(runbook.revisions.order_by("created_at", "id"))
+    assert len(revisions) == 2
+    assert revisions[-1].body.endswith("Changed in the admin.")
+    assert revisions[-1].author is not None
+    assert revisions[-1].author.username == "root"
+
+
+def test_runbook_revisions_are_read_only(admin_client_logged: Client, catalog: None) -> None:
+    revision = Runbook.objects.get(slug="latency").revisions.get()
+    response = admin_client_logged.post(
+        _url(type(revision), "change", revision.pk), {"note": "tampered"}
+    )
+    assert response.status_code == 403
+    revision.refresh_from_db()
+    assert revision.note == ""
+
+
+def test_team_add_form_creates_members_inline(
+    admin_client_logged: Client, make_user: Callable[..., User]
+) -> None:
+    bob = make_user("bob")
+    response = admin_client_logged.post(
+        _url(Team, "add"),
+        {
+            "name": "Search",
+            "slug": "search",
+            "timezone": "Not/AZone",
+            "email": "",
+            "chat_channel": "",
+            "chat_webhook_url": "",
+            "escalation_url": "",
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-MIN_NUM_FORMS": "0",
+            "memberships-MAX_NUM_FORMS": "1000",
+            "memberships-0-user": str(bob.pk),
+            "memberships-0-role": "lead",
+        },
+    )
+    assert response.status_code == 200
+    assert "not a time zone of the tz database" in response.content.decode()
