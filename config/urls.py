@@ -7,4 +7,6 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("fleet.urls")),
+    path("", include("fleet.slo_urls")),
+    path("api/v1/", include("fleet.api_slo_urls")),
 ]

@@ -76,6 +76,10 @@ class TeamScore:
     complete: int
     trend: list[tuple[str, float]] = field(default_factory=list)
 
+    @property
+    def trend_values(self) -> list[float]:
+        return [value for _, value in self.trend]
+
 
 def _url(path: str, **params: Any) -> str:
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
@@ -92,9 +96,7 @@ def systems_in_scope() -> QuerySet[AISystem]:
 def _rule_rows(systems: QuerySet[AISystem]) -> list[dict[str, Any]]:
     members = Membership.objects.filter(team_id=OuterRef("owner_team_id"))
     return list(
-        AlertRule.objects.filter(
-            system__in=systems.values("pk"), status=AlertRule.Status.ACTIVE
-        )
+        AlertRule.objects.filter(system__in=systems.values("pk"), status=AlertRule.Status.ACTIVE)
         .annotate(owner_has_members=Exists(members))
         .values(
             "id",
@@ -237,9 +239,7 @@ def _rule_items(
     return round(points)
 
 
-def scorecards_for(
-    systems: QuerySet[AISystem], *, now: datetime | None = None
-) -> list[Scorecard]:
+def scorecards_for(systems: QuerySet[AISystem], *, now: datetime | None = None) -> list[Scorecard]:
     """A scorecard per system, worst first, in four queries."""
     now = now or timezone.now()
     system_list = list(systems)
@@ -341,4 +341,21 @@ def team_trends(
     return {
         team_id: [(week[-3:], values[week]) for week in weeks if week in values]
         for team_id, values in by_team.items()
+    }
+
+
+def system_score_trend(*, system: AISystem, now: datetime | None = None) -> list[float]:
+    """The system's snapshot scores over the last 12 weeks, oldest first (for a sparkline)."""
+    weeks = trend_weeks(now)
+    scores = dict(
+        ScorecardSnapshot.objects.filter(system=system, week__in=weeks).values_list("week", "score")
+    )
+    return [float(scores[week]) for week in weeks if week in scores]
+
+
+def system_scorecard_context(*, system: AISystem) -> dict[str, Any]:
+    """Context for the `fleet/_scorecard.html` include on /fleet/<slug>/ (two queries + one)."""
+    return {
+        "scorecard": scorecard_for_system(system=system),
+        "scorecard_trend": system_score_trend(system=system),
     }

@@ -84,6 +84,11 @@ class SLO(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.objective}% over {self.window_days}d)"
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.owner_team_id is None and self.system_id is not None:
+            self.owner_team_id = self.system.owner_team_id
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
     @property
     def error_budget(self) -> Decimal:
         """Allowed share of bad events, e.g. 0.005 for 99.5 %."""
@@ -98,9 +103,7 @@ class SLO(models.Model):
                 "Give the SLI either as good and total queries or as one ratio query, not both."
             )
         if not pair and not ratio:
-            raise ValidationError(
-                "Give the SLI as good and total queries, or as one ratio query."
-            )
+            raise ValidationError("Give the SLI as good and total queries, or as one ratio query.")
         if pair and not (self.good_query.strip() and self.total_query.strip()):
             raise ValidationError("The good and total queries go together: give both.")
         fields = ("good_query", "total_query") if pair else ("ratio_query",)
@@ -112,13 +115,6 @@ class SLO(models.Model):
         }
         if errors:
             raise ValidationError(errors)
-        if self.owner_team_id is None and self.system_id is not None:
-            self.owner_team_id = self.system.owner_team_id
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if self.owner_team_id is None and self.system_id is not None:
-            self.owner_team_id = self.system.owner_team_id
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
 class ScorecardSnapshot(models.Model):

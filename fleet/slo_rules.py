@@ -52,7 +52,7 @@ _HOURS: dict[str, Decimal] = {
     "3d": Decimal(72),
 }
 PAGE_FOR = "2m"
-ALERT_SUFFIX = {Severity.PAGE: "BudgetBurnFast", Severity.TICKET: "BudgetBurnSlow"}
+ALERT_SUFFIX: dict[str, str] = {Severity.PAGE: "BudgetBurnFast", Severity.TICKET: "BudgetBurnSlow"}
 
 
 def burn_rate(*, fraction: Decimal, window_days: int, long_window: str) -> Decimal:

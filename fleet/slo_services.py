@@ -50,7 +50,8 @@ def slo_rules_catalogue(*, slo: SLO) -> list[AlertRule]:
             "catalogued": True,
         }
         rule, created = AlertRule.objects.get_or_create(
-            alertname=spec["alert"], matchers_key=f"slo={slo.slug}",
+            alertname=spec["alert"],
+            matchers_key=f"slo={slo.slug}",
             defaults={"matchers": {"slo": slo.slug}, **wanted},
         )
         changed = [f for f in _MANAGED_FIELDS if getattr(rule, f) != wanted[f]]
@@ -81,9 +82,7 @@ def slo_save(*, slo: SLO, **changes: Any) -> SLO:
 
     Renaming the SLO or moving it to another system retires the rules of its old name.
     """
-    previous = (
-        SLO.objects.select_related("system").filter(pk=slo.pk).first() if slo.pk else None
-    )
+    previous = SLO.objects.select_related("system").filter(pk=slo.pk).first() if slo.pk else None
     for field, value in changes.items():
         setattr(slo, field, value)
     slo.full_clean()
