@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 import yaml
 from django.conf import settings
@@ -34,11 +35,13 @@ class BurnWindow:
     budget_fraction: Decimal
 
 
+PAGE: str = Severity.PAGE.value
+TICKET: str = Severity.TICKET.value
 WORKBOOK_WINDOWS = (
-    BurnWindow(Severity.PAGE, "1h", "5m", Decimal("0.02")),
-    BurnWindow(Severity.PAGE, "6h", "30m", Decimal("0.05")),
-    BurnWindow(Severity.TICKET, "1d", "2h", Decimal("0.10")),
-    BurnWindow(Severity.TICKET, "3d", "6h", Decimal("0.10")),
+    BurnWindow(PAGE, "1h", "5m", Decimal("0.02")),
+    BurnWindow(PAGE, "6h", "30m", Decimal("0.05")),
+    BurnWindow(TICKET, "1d", "2h", Decimal("0.10")),
+    BurnWindow(TICKET, "3d", "6h", Decimal("0.10")),
 )
 # Every window a recording rule is needed for, shortest first.
 RECORDED_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
@@ -52,7 +55,7 @@ _HOURS: dict[str, Decimal] = {
     "3d": Decimal(72),
 }
 PAGE_FOR = "2m"
-ALERT_SUFFIX: dict[str, str] = {Severity.PAGE: "BudgetBurnFast", Severity.TICKET: "BudgetBurnSlow"}
+ALERT_SUFFIX: dict[str, str] = {PAGE: "BudgetBurnFast", TICKET: "BudgetBurnSlow"}
 
 
 def burn_rate(*, fraction: Decimal, window_days: int, long_window: str) -> Decimal:
@@ -80,8 +83,8 @@ def alertname_for(slo: SLO, severity: str) -> str:
 
 
 def runbook_url_for(slo: SLO, alertname: str) -> str:
-    base = settings.STEWARD_BASE_URL
-    return f"{base}/runbooks/for/{alertname}/?slo={slo.slug}&system={slo.system.slug}"
+    query = urlencode({"slo": slo.slug, "system": slo.system.slug})
+    return f"{settings.STEWARD_BASE_URL}/runbooks/for/{alertname}/?{query}"
 
 
 def _selector(slo: SLO) -> str:
@@ -114,7 +117,7 @@ def alert_expr(slo: SLO, severity: str) -> str:
 
 
 def _alert_labels(slo: SLO, severity: str) -> dict[str, str]:
-    labels = {"severity": severity, "layer": slo.layer, "slo": slo.slug}
+    labels = {"severity": severity, "layer": str(slo.layer), "slo": slo.slug}
     labels["system"] = slo.system.slug
     if slo.owner_team is not None:
         labels["team"] = slo.owner_team.slug
@@ -122,16 +125,16 @@ def _alert_labels(slo: SLO, severity: str) -> dict[str, str]:
 
 
 def _summary(slo: SLO, severity: str) -> str:
-    speed = "fast" if severity == Severity.PAGE else "slowly"
+    speed = "fast" if severity == PAGE else "slowly"
     return f"{slo.system.name}: {slo.name} is burning its error budget {speed}"
 
 
 def alert_rules(slo: SLO) -> list[dict[str, Any]]:
     rules: list[dict[str, Any]] = []
-    for severity in (Severity.PAGE, Severity.TICKET):
+    for severity in (PAGE, TICKET):
         alertname = alertname_for(slo, severity)
         rule: dict[str, Any] = {"alert": alertname, "expr": alert_expr(slo, severity)}
-        if severity == Severity.PAGE:
+        if severity == PAGE:
             rule["for"] = PAGE_FOR
         rule["labels"] = _alert_labels(slo, severity)
         rule["annotations"] = {
@@ -141,7 +144,7 @@ def alert_rules(slo: SLO) -> list[dict[str, Any]]:
                 f"over {slo.window_days} days; at the current error rate "
                 + (
                     "the budget is gone within days."
-                    if severity == Severity.PAGE
+                    if severity == PAGE
                     else "the budget runs out before the window ends."
                 )
             ),
@@ -152,9 +155,12 @@ def alert_rules(slo: SLO) -> list[dict[str, Any]]:
 
 
 def recording_rules(slo: SLO) -> list[dict[str, Any]]:
-    labels = {"slo": slo.slug, "system": slo.system.slug}
     return [
-        {"record": record_name(window), "expr": error_ratio_expr(slo, window), "labels": labels}
+        {
+            "record": record_name(window),
+            "expr": error_ratio_expr(slo, window),
+            "labels": {"slo": slo.slug, "system": slo.system.slug},
+        }
         for window in RECORDED_WINDOWS
     ]
 
@@ -169,7 +175,10 @@ def slo_rule_group(slo: SLO) -> dict[str, Any]:
 
 
 class _LiteralDumper(yaml.SafeDumper):
-    """Multi-line expressions as `|` blocks, as people write them by hand."""
+    """Multi-line expressions as `|` blocks, as people write them by hand; no YAML anchors."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:

@@ -7,9 +7,9 @@ from typing import Any
 
 from django.db import transaction
 
-from alerts.models import AlertRule, Severity, Source
+from alerts.models import AlertRule, Source
 from fleet.slo import SLO
-from fleet.slo_rules import PAGE_FOR, alert_rules, alertname_for
+from fleet.slo_rules import PAGE, PAGE_FOR, TICKET, alert_rules, alertname_for
 
 _FOR = {PAGE_FOR: timedelta(minutes=2)}
 # The catalog fields Steward owns on a generated rule; anything else (status, mute) stays as
@@ -73,7 +73,7 @@ def _retire(alertnames: list[str], slug: str) -> None:
 
 
 def _generated_names(slo: SLO) -> list[str]:
-    return [alertname_for(slo, severity) for severity in (Severity.PAGE, Severity.TICKET)]
+    return [alertname_for(slo, severity) for severity in (PAGE, TICKET)]
 
 
 @transaction.atomic
