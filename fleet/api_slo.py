@@ -116,10 +116,12 @@ class SLOViewSet(viewsets.ModelViewSet[SLO]):
         data = dict(serializer.validated_data)
         system = data.get("system", getattr(slo, "system", None))
         owner = data.get("owner_team", slo.owner_team if slo.pk else None)
-        for team_id in {getattr(system, "owner_team_id", None), getattr(owner, "pk", None)}:
-            if team_id is not None or owner is None:
-                if not can_edit_team_object(self.request.user, team_id):
-                    raise PermissionDenied("You may only change SLOs of your own team's systems.")
+        # The system's team decides its SLOs; handing one to another team needs that team too.
+        team_ids = {getattr(system, "owner_team_id", None)}
+        if owner is not None:
+            team_ids.add(owner.pk)
+        if not all(can_edit_team_object(self.request.user, team_id) for team_id in team_ids):
+            raise PermissionDenied("You may only change SLOs of your own team's systems.")
         try:
             serializer.instance = slo_save(slo=slo, **data)
         except DjangoValidationError as error:
