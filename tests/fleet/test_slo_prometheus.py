@@ -64,7 +64,7 @@ def _wait_for(check: Callable[[], Any], timeout: float = 40) -> Any:
     while time.monotonic() < deadline:
         try:
             result = check()
-        except httpx.HTTPError:
+        except (httpx.HTTPError, ValueError):  # not up yet: refused, or 503 text while starting
             result = None
         if result:
             return result
