@@ -145,7 +145,9 @@ class TeamSLORulesView(APIView):
 
     permission_classes = [ReadOrTeamWrite]
 
-    @extend_schema(responses={(200, "application/yaml"): OpenApiTypes.STR})
+    @extend_schema(
+        operation_id="teams_slo_rules", responses={(200, "application/yaml"): OpenApiTypes.STR}
+    )
     def get(self, request: Request, slug: str) -> HttpResponse:
         return slo_rules_response(get_object_or_404(Team, slug=slug))
 
@@ -174,7 +176,7 @@ class ScorecardListView(APIView):
 
     permission_classes = [ReadOrTeamWrite]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="scorecards_list", responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         systems = systems_in_scope()
         if team := request.query_params.get("team"):
@@ -209,7 +211,7 @@ class ScorecardDetailView(APIView):
 
     permission_classes = [ReadOrTeamWrite]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="scorecards_system", responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, slug: str) -> Response:
         systems = systems_in_scope().filter(slug=slug)
         cards = scorecards_for(systems)

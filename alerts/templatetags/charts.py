@@ -30,7 +30,7 @@ def sparkline(
     """A small line of weekly values; the last point is marked."""
     values = [float(v or 0) for v in values]
     if not values:
-        return format_html('<span class="muted">no data</span>')
+        return format_html('<span class="muted">{}</span>', "no data")
     points = _points(values, width, height, 3)
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
     last_x, last_y = points[-1]
@@ -62,7 +62,7 @@ def bar_chart(
     Numbers are formatted before format_html, which escapes its arguments into strings.
     """
     if not rows:
-        return format_html('<p class="muted">no data</p>')
+        return format_html('<p class="muted">{}</p>', "no data")
     top = max(value for _, value in rows) or 1
     pad_bottom, pad_top = 28, 16
     slot = width / len(rows)
