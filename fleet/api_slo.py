@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from fleet import api_slo_schema  # noqa: F401  (registers the token auth in the schema)
 from fleet.access import can_edit_team_object
 from fleet.models import AISystem, Team
 from fleet.scorecards import (
