@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from fleet.models import Team
+from fleet.models import AISystem, Team
 from fleet.slo import SLO
 
 
@@ -13,9 +13,13 @@ def slos_with_relations() -> QuerySet[SLO]:
 
 
 def slos_for_team(*, team: Team) -> QuerySet[SLO]:
-    """The SLOs a team answers for: its own, and its systems' SLOs that name no other owner."""
+    """The SLOs a team answers for: its own, and its systems' SLOs that name no other owner.
+
+    Retired systems are left out: nobody should be paged for them.
+    """
     return (
         slos_with_relations()
         .filter(Q(owner_team=team) | Q(owner_team__isnull=True, system__owner_team=team))
+        .exclude(system__lifecycle=AISystem.Lifecycle.RETIRED)
         .order_by("system__slug", "slug")
     )

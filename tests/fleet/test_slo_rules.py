@@ -141,3 +141,18 @@ def test_generated_file_passes_promtool_check_rules(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS: 18 rules found" in result.stdout
+
+
+def test_team_rule_file_holds_the_teams_slos_of_live_systems(
+    make_slo: Callable[..., SLO], team: Team
+) -> None:
+    from fleet.models import AISystem
+    from fleet.slo_selectors import slos_for_team
+
+    make_slo()
+    retired = AISystem.objects.create(slug="old", name="Old", owner_team=team, lifecycle="retired")
+    make_slo(system=retired)
+    other = Team.objects.create(slug="recs", name="Recs")
+    make_slo(slug="handed-over", name="Handed over", owner_team=other)
+    assert [s.slug for s in slos_for_team(team=team)] == ["availability"]
+    assert [s.slug for s in slos_for_team(team=other)] == ["handed-over"]
