@@ -150,7 +150,7 @@ def _layer_items(card: Scorecard, layers: set[str]) -> int:
                     layer=layer,
                     owner_team=system.owner_team_id,
                 ),
-                fix_label=f"Add a {layer} alert",
+                fix_label=f"Add an alert on {layer}",
             )
         )
     return points
