@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_float, env_int, env_list, env_str
@@ -155,7 +156,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A task unacknowledged for this long is redelivered; it must exceed the longest task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900)}
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Monday 06:00 UTC: the week's coverage scorecards, for the 12-week trend.
+    "snapshot-scorecards": {
+        "task": "fleet.snapshot_scorecards",
+        "schedule": crontab(minute="0", hour="6", day_of_week="1"),
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

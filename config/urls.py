@@ -8,4 +8,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("fleet.urls")),
     path("", include("runbooks.urls")),
+    path("", include("fleet.slo_urls")),
+    path("api/v1/", include("fleet.api_slo_urls")),
 ]

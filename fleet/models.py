@@ -119,3 +119,6 @@ class AISystem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.environment})"
+
+
+from fleet.slo import SLO, ScorecardSnapshot  # noqa: E402,F401  (registers the SLO models)

@@ -10,6 +10,7 @@ from alerts.models import Layer
 from fleet import selectors
 from fleet.links import link_fill
 from fleet.models import AISystem, Team
+from fleet.scorecards import system_scorecard_context
 
 # Rows of the overview's gap tables; the page says how many more there are.
 GAP_LIMIT = 50
@@ -89,5 +90,6 @@ def system_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "leads": [m for m in memberships if m.role == m.Role.LEAD],
         "groups": groups,
         "missing_layers": selectors.missing_layers(groups),
+        **system_scorecard_context(system=system),
     }
     return render(request, "fleet/detail.html", context)

@@ -30,7 +30,7 @@ def sparkline(
     """A small line of weekly values; the last point is marked."""
     values = [float(v or 0) for v in values]
     if not values:
-        return format_html('<span class="muted">no data</span>')
+        return format_html('<span class="muted">{}</span>', "no data")
     points = _points(values, width, height, 3)
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
     last_x, last_y = points[-1]
@@ -40,7 +40,7 @@ def sparkline(
         '<svg class="sparkline" role="img" width="{}" height="{}" viewBox="0 0 {} {}">'
         "<title>{}: {}</title>"
         '<polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{}"/>'
-        '<circle cx="{:.1f}" cy="{:.1f}" r="2.5" fill="currentColor"/></svg>',
+        '<circle cx="{}" cy="{}" r="2.5" fill="currentColor"/></svg>',
         width,
         height,
         width,
@@ -48,8 +48,8 @@ def sparkline(
         title,
         numbers,
         path,
-        last_x,
-        last_y,
+        f"{last_x:.1f}",
+        f"{last_y:.1f}",
     )
 
 
@@ -57,32 +57,35 @@ def sparkline(
 def bar_chart(
     rows: Sequence[tuple[str, float]], label: str = "", width: int = 600, height: int = 160
 ) -> SafeString:
-    """Labelled vertical bars, e.g. total fires per week over 12 weeks."""
+    """Labelled vertical bars, e.g. total fires per week over 12 weeks.
+
+    Numbers are formatted before format_html, which escapes its arguments into strings.
+    """
     if not rows:
-        return format_html('<p class="muted">no data</p>')
+        return format_html('<p class="muted">{}</p>', "no data")
     top = max(value for _, value in rows) or 1
     pad_bottom, pad_top = 28, 16
     slot = width / len(rows)
     bars = format_html_join(
         "",
-        '<g><title>{}: {:g}</title><rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" '
+        '<g><title>{}: {}</title><rect x="{}" y="{}" width="{}" height="{}" '
         'fill="currentColor" opacity="0.75"/>'
-        '<text x="{:.1f}" y="{}" font-size="10" text-anchor="middle">{}</text>'
-        '<text x="{:.1f}" y="{:.1f}" font-size="10" text-anchor="middle">{:g}</text></g>',
+        '<text x="{}" y="{}" font-size="10" text-anchor="middle">{}</text>'
+        '<text x="{}" y="{}" font-size="10" text-anchor="middle">{}</text></g>',
         (
             (
                 name,
-                value,
-                i * slot + slot * 0.15,
-                pad_top + (1 - value / top) * (height - pad_top - pad_bottom),
-                slot * 0.7,
-                (value / top) * (height - pad_top - pad_bottom),
-                i * slot + slot / 2,
+                f"{value:g}",
+                f"{i * slot + slot * 0.15:.1f}",
+                f"{pad_top + (1 - value / top) * (height - pad_top - pad_bottom):.1f}",
+                f"{slot * 0.7:.1f}",
+                f"{(value / top) * (height - pad_top - pad_bottom):.1f}",
+                f"{i * slot + slot / 2:.1f}",
                 height - 10,
                 name,
-                i * slot + slot / 2,
-                pad_top - 4 + (1 - value / top) * (height - pad_top - pad_bottom),
-                value,
+                f"{i * slot + slot / 2:.1f}",
+                f"{pad_top - 4 + (1 - value / top) * (height - pad_top - pad_bottom):.1f}",
+                f"{value:g}",
             )
             for i, (name, value) in enumerate(rows)
         ),
