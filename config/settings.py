@@ -200,6 +200,8 @@ STEWARD_DUPLICATE_MIN_EPISODES = env_int("STEWARD_DUPLICATE_MIN_EPISODES", 5, mi
 STEWARD_LONG_MUTED_DAYS = env_int("STEWARD_LONG_MUTED_DAYS", 60, minimum=1)
 STEWARD_SILENT_DAYS = env_int("STEWARD_SILENT_DAYS", 90, minimum=1)
 STEWARD_RUNBOOK_REVIEW_DAYS = env_int("STEWARD_RUNBOOK_REVIEW_DAYS", 90, minimum=1)
+# Post each team's review agenda to its chat webhook when last week's evaluation finishes.
+STEWARD_REVIEW_CHAT_POST = env_bool("STEWARD_REVIEW_CHAT_POST", False)
 
 LOGGING = {
     "version": 1,
