@@ -24,7 +24,9 @@ def agenda_text(*, week: str, team: Team, items: list[selectors.AgendaItem]) -> 
     url = f"{settings.STEWARD_BASE_URL}/review/{week}/?team={team.slug}"
     if not items:
         return f"Alert review {week} for {team.name}: nothing flagged this week. {url}"
-    lines = [f"Alert review {week} for {team.name}: {len(items)} rules flagged. {url}"]
+    count = len(items)
+    plural = "" if count == 1 else "s"
+    lines = [f"Alert review {week} for {team.name}: {count} rule{plural} flagged. {url}"]
     for item in items[:MAX_ITEMS]:
         flags = ", ".join(f.label for f in item.flags)
         lines.append(f"{item.rank}. {item.rule} ({item.rule.severity or 'no severity'}): {flags}")

@@ -12,7 +12,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from alerts.models import AlertRule, Decision, Flag, Review, RuleFlag, RuleWeek
-from alerts.review.scoring import BAD_FLAGS, shortfall_score
+from alerts.review.scoring import BAD_FLAGS, FLAG_WEIGHTS, shortfall_score
 from alerts.weeks import week_bounds, weeks_back
 from fleet.models import Team
 
@@ -99,6 +99,8 @@ def agenda_items(
         current[row["rule_id"]].append(
             AgendaFlag(row["flag"], row["message"], row["evidence"] or {})
         )
+    for flags in current.values():
+        flags.sort(key=lambda f: (-FLAG_WEIGHTS.get(f.flag, 0), f.flag))  # worst reason first
     rules = {
         rule.pk: rule
         for rule in AlertRule.objects.filter(pk__in=rule_ids).select_related(
