@@ -59,7 +59,9 @@ def webhook() -> Iterator[_Webhook]:
 
 
 @pytest.fixture
-def hooked_team(team: Team, webhook: _Webhook, make_rule: Callable[..., AlertRule], week: str) -> Team:
+def hooked_team(
+    team: Team, webhook: _Webhook, make_rule: Callable[..., AlertRule], week: str
+) -> Team:
     team.chat_webhook_url = f"http://127.0.0.1:{webhook.server_address[1]}/hook"
     team.save()
     flag(make_rule("NightPager", owner_team=team, severity="page"), week, "sleep_thief")
@@ -74,9 +76,12 @@ def _finish(week: str, capture: Any) -> None:
 
 @override_settings(STEWARD_REVIEW_CHAT_POST=True)
 def test_finished_evaluation_of_last_week_posts_the_agenda(
-    hooked_team: Team, webhook: _Webhook, week: str,
-    django_capture_on_commit_callbacks: Any, other_team: Team,
-) -> None:  # fmt: skip
+    hooked_team: Team,
+    webhook: _Webhook,
+    week: str,
+    django_capture_on_commit_callbacks: Any,
+    other_team: Team,
+) -> None:
     _finish(week, django_capture_on_commit_callbacks)
     assert len(webhook.received) == 1  # other_team has no webhook
     text = webhook.received[0]["text"]

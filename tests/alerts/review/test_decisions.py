@@ -100,8 +100,15 @@ def test_tune_and_runbook_record_an_action_with_owner_and_due_date(
     client: Client, member: User, rule: AlertRule, week: str, kind: str
 ) -> None:
     client.force_login(member)
-    _decide(client, week, rule, kind=kind, note="raise the threshold", owner=member.pk,
-            due_date="2030-01-31")  # fmt: skip
+    _decide(
+        client,
+        week,
+        rule,
+        kind=kind,
+        note="raise the threshold",
+        owner=member.pk,
+        due_date="2030-01-31",
+    )
     decision = Decision.objects.get(rule=rule)
     assert (decision.kind, decision.owner, decision.due_date) == (kind, member, date(2030, 1, 31))
     assert decision.done_at is None
@@ -110,9 +117,12 @@ def test_tune_and_runbook_record_an_action_with_owner_and_due_date(
 
 
 def test_member_of_another_team_gets_403_and_nothing_changes(
-    client: Client, make_user: Callable[..., User], rule: AlertRule, week: str,
+    client: Client,
+    make_user: Callable[..., User],
+    rule: AlertRule,
+    week: str,
     other_team: Team,
-) -> None:  # fmt: skip
+) -> None:
     outsider = make_user("outsider")
     Membership.objects.create(team=other_team, user=outsider)
     client.force_login(outsider)
@@ -131,9 +141,13 @@ def test_staff_decides_for_any_team(
 
 
 def test_anyone_may_claim_an_unowned_rule_for_their_team_but_not_prune_it(
-    client: Client, make_user: Callable[..., User], make_rule: Callable[..., AlertRule],
-    week: str, team: Team, other_team: Team,
-) -> None:  # fmt: skip
+    client: Client,
+    make_user: Callable[..., User],
+    make_rule: Callable[..., AlertRule],
+    week: str,
+    team: Team,
+    other_team: Team,
+) -> None:
     orphan = make_rule("Orphan")
     flag(orphan, week, "unowned")
     user = make_user("claimer")
@@ -141,7 +155,9 @@ def test_anyone_may_claim_an_unowned_rule_for_their_team_but_not_prune_it(
     client.force_login(user)
 
     assert _decide(client, week, orphan, kind="prune").status_code == 403
-    assert _decide(client, week, orphan, kind="reassign", reassign_to=other_team.pk).status_code == 403
+    assert (
+        _decide(client, week, orphan, kind="reassign", reassign_to=other_team.pk).status_code == 403
+    )
     assert _decide(client, week, orphan, kind="reassign", reassign_to=team.pk).status_code == 302
     orphan.refresh_from_db()
     assert orphan.owner_team == team
@@ -166,11 +182,16 @@ def test_open_actions_carry_over_with_their_age_until_marked_done(
 ) -> None:
     earlier = week_shift(week, -2)
     action = Decision.objects.create(
-        rule=rule, week=earlier, kind="tune", note="add for: 5m", owner=member,
+        rule=rule,
+        week=earlier,
+        kind="tune",
+        note="add for: 5m",
+        owner=member,
         decided_at=timezone.now() - timedelta(days=16),
-    )  # fmt: skip
-    done = Decision.objects.create(rule=rule, week=earlier, kind="tune", note="old and done",
-                                   done_at=timezone.now())  # fmt: skip
+    )
+    done = Decision.objects.create(
+        rule=rule, week=earlier, kind="tune", note="old and done", done_at=timezone.now()
+    )
     client.force_login(member)
 
     for shown in (week, week_shift(week, 1)):

@@ -24,11 +24,23 @@ def _seed(member: User, make_rule: Callable[..., AlertRule], team: Team, week: s
     flag(rule, week, "ignored", "2 of 47 episodes engaged with")
     review = Review.objects.create(week=week, team=team, started_at=timezone.now(), notes=TRICKY)
     review.attendees.add(member)
-    Decision.objects.create(review=review, rule=rule, week=week, kind="keep", note=TRICKY,
-                            decided_by=member, owner=member)  # fmt: skip
+    Decision.objects.create(
+        review=review,
+        rule=rule,
+        week=week,
+        kind="keep",
+        note=TRICKY,
+        decided_by=member,
+        owner=member,
+    )
     other = make_rule("OldAction", owner_team=team)
-    Decision.objects.create(rule=other, week=week_shift(week, -3), kind="runbook",
-                            note="write it", decided_at=timezone.now() - timedelta(days=20))  # fmt: skip
+    Decision.objects.create(
+        rule=other,
+        week=week_shift(week, -3),
+        kind="runbook",
+        note="write it",
+        decided_at=timezone.now() - timedelta(days=20),
+    )
     return rule
 
 
@@ -51,7 +63,11 @@ def test_csv_minutes_parse_back_with_quoting_intact(
     assert agenda["decision"] == "keep"
     assert agenda["note"] == TRICKY  # commas, quotes and the newline survive
     action = by_section["open_action"]
-    assert (action["rule"], action["decision"], action["age_days"]) == ("OldAction", "runbook", "20")
+    assert (action["rule"], action["decision"], action["age_days"]) == (
+        "OldAction",
+        "runbook",
+        "20",
+    )
 
 
 def test_csv_neutralises_formulas() -> None:
@@ -85,9 +101,7 @@ def test_md_escape_flattens_newlines_and_escapes_markup() -> None:
     assert md_escape("<script>") == "\\<script\\>"
 
 
-def test_minutes_of_a_week_without_meeting_say_so(
-    client: Client, member: User, week: str
-) -> None:
+def test_minutes_of_a_week_without_meeting_say_so(client: Client, member: User, week: str) -> None:
     client.force_login(member)
     text = client.get(f"/review/{week}/minutes.md").content.decode()
     assert "The meeting has not been started." in text

@@ -22,9 +22,13 @@ def seeded(make_rule: Callable[..., AlertRule], team: Team, week: str) -> list[A
 
 
 def test_start_freezes_the_agenda_against_a_later_evaluation(
-    client: Client, member: User, seeded: list[AlertRule], make_rule: Callable[..., AlertRule],
-    team: Team, week: str,
-) -> None:  # fmt: skip
+    client: Client,
+    member: User,
+    seeded: list[AlertRule],
+    make_rule: Callable[..., AlertRule],
+    team: Team,
+    week: str,
+) -> None:
     first, second = seeded
     client.force_login(member)
     response = client.post(f"/review/{week}/start/", {"team": team.slug})
@@ -64,9 +68,13 @@ def test_starting_twice_keeps_the_first_frozen_agenda(
 
 
 def test_attendees_notes_and_close_make_the_review_read_only(
-    client: Client, member: User, make_user: Callable[..., User], seeded: list[AlertRule],
-    team: Team, week: str,
-) -> None:  # fmt: skip
+    client: Client,
+    member: User,
+    make_user: Callable[..., User],
+    seeded: list[AlertRule],
+    team: Team,
+    week: str,
+) -> None:
     guest = make_user("guest")
     client.force_login(member)
     client.post(f"/review/{week}/start/", {"team": team.slug})

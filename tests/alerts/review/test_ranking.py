@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from alerts.models import AlertRule
+from alerts.models import AlertRule, Decision
 from alerts.review.scoring import shortfall_score
 from alerts.review.selectors import agenda_items
+from alerts.weeks import week_shift
+from fleet.models import Team
 from tests.alerts.review.conftest import flag, stats
 
 
@@ -52,27 +54,22 @@ def test_severity_doubles_a_page_and_halves_a_ticket() -> None:
 
 
 def test_agenda_lists_only_this_weeks_flags_and_the_team_filter_narrows_it(
-    make_rule: Callable[..., AlertRule], week: str, team: object, other_team: object
+    make_rule: Callable[..., AlertRule], week: str, team: Team, other_team: Team
 ) -> None:
     mine = make_rule("Mine", owner_team=team)
     theirs = make_rule("Theirs", owner_team=other_team)
     old = make_rule("OldOnly", owner_team=team)
     flag(mine, week, "noisy")
     flag(theirs, week, "ignored")
-    from alerts.weeks import week_shift
-
     flag(old, week_shift(week, -1), "noisy")
 
     assert {i.rule.alertname for i in agenda_items(week=week, team=None)} == {"Mine", "Theirs"}
-    assert [i.rule.alertname for i in agenda_items(week=week, team=team)] == ["Mine"]  # type: ignore[arg-type]
+    assert [i.rule.alertname for i in agenda_items(week=week, team=team)] == ["Mine"]
 
 
 def test_item_carries_sparkline_runbook_state_and_last_decision(
     make_rule: Callable[..., AlertRule], week: str, fresh_runbook: object, member: object
 ) -> None:
-    from alerts.models import Decision
-    from alerts.weeks import week_shift
-
     rule = make_rule("WithHistory", runbook=fresh_runbook)
     flag(rule, week, "noisy", "47 fires this week, 15 a week before")
     for back, fires in [(7, 1), (2, 5), (1, 15), (0, 47)]:

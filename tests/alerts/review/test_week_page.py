@@ -4,11 +4,12 @@ from collections.abc import Callable
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.db import connection
 
 from alerts.models import AlertRule, RuleFlag, RuleWeek
+from alerts.review.selectors import header_numbers
 from alerts.weeks import current_week, week_shift
 from fleet.models import Team
 from tests.alerts.review.conftest import flag, stats
@@ -16,10 +17,13 @@ from tests.alerts.review.conftest import flag, stats
 
 def _seed_flagged(count: int, week: str, team: Team, prefix: str = "Bulk") -> None:
     rules = AlertRule.objects.bulk_create(
-        AlertRule(alertname=f"{prefix}{i:04d}", severity="page" if i % 3 else "ticket",
-                  owner_team=team if i % 2 else None)
+        AlertRule(
+            alertname=f"{prefix}{i:04d}",
+            severity="page" if i % 3 else "ticket",
+            owner_team=team if i % 2 else None,
+        )
         for i in range(count)
-    )  # fmt: skip
+    )
     RuleFlag.objects.bulk_create(
         RuleFlag(rule=r, week=week, flag=f, message=f"{f} for {r.alertname}")
         for r in rules
@@ -52,9 +56,13 @@ def test_query_count_is_the_same_for_10_and_300_flagged_rules(
 
 
 def test_page_shows_agenda_ranked_with_flags_numbers_and_week_links(
-    client: Client, member: User, make_rule: Callable[..., AlertRule], team: Team, week: str,
+    client: Client,
+    member: User,
+    make_rule: Callable[..., AlertRule],
+    team: Team,
+    week: str,
     django_assert_max_num_queries: Callable[..., object],
-) -> None:  # fmt: skip
+) -> None:
     client.force_login(member)
     ticket = make_rule("QuietTicket", severity="ticket", owner_team=team)
     flag(ticket, week, "silent", "has not fired in 120 days")
@@ -73,7 +81,7 @@ def test_page_shows_agenda_ranked_with_flags_numbers_and_week_links(
     assert f'href="/review/{week_shift(week, -1)}/"' in html
     assert f'href="/review/{week_shift(week, 1)}/"' in html
     assert "Fires per week, last 12 weeks" in html
-    assert 'for="id_rule-%d-kind"' % thief.pk in html
+    assert f'for="id_rule-{thief.pk}-kind"' in html
     # Header: 9 pages this week against 3 the week before.
     assert '<div class="value">9</div>' in html
 
@@ -81,10 +89,9 @@ def test_page_shows_agenda_ranked_with_flags_numbers_and_week_links(
 def test_header_compares_with_the_previous_four_weeks(
     make_rule: Callable[..., AlertRule], week: str, fresh_runbook: object
 ) -> None:
-    from alerts.review.selectors import header_numbers
-
-    owned = make_rule("Owned", owner_team=Team.objects.create(slug="t", name="T"),
-                      runbook=fresh_runbook)  # fmt: skip
+    owned = make_rule(
+        "Owned", owner_team=Team.objects.create(slug="t", name="T"), runbook=fresh_runbook
+    )
     loose = make_rule("Loose")
     stats(owned, week, fires=4, interruptions_sleep=2, engaged_ratio=0.5)
     stats(loose, week, fires=6, interruptions_off=1)
@@ -118,9 +125,13 @@ def test_more_than_200_flagged_rules_are_paginated(
 
 
 def test_team_filter_narrows_the_agenda_and_unknown_team_is_404(
-    client: Client, member: User, make_rule: Callable[..., AlertRule], team: Team,
-    other_team: Team, week: str,
-) -> None:  # fmt: skip
+    client: Client,
+    member: User,
+    make_rule: Callable[..., AlertRule],
+    team: Team,
+    other_team: Team,
+    week: str,
+) -> None:
     client.force_login(member)
     flag(make_rule("MineRule", owner_team=team), week, "noisy")
     flag(make_rule("TheirRule", owner_team=other_team), week, "noisy")
@@ -149,9 +160,12 @@ def test_anonymous_is_sent_to_login(client: Client, week: str) -> None:
 
 
 def test_any_logged_in_user_reads_but_sees_no_form_for_other_teams_rules(
-    client: Client, make_user: Callable[..., User], make_rule: Callable[..., AlertRule],
-    team: Team, week: str,
-) -> None:  # fmt: skip
+    client: Client,
+    make_user: Callable[..., User],
+    make_rule: Callable[..., AlertRule],
+    team: Team,
+    week: str,
+) -> None:
     outsider = make_user("outsider")
     rule = make_rule("TeamRule", owner_team=team)
     flag(rule, week, "noisy", "31 fires")
