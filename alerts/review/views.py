@@ -12,8 +12,10 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.http import urlencode
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.safestring import SafeString
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from alerts.models import AlertRule, Decision
 from alerts.review import exports, selectors, services
@@ -77,7 +79,6 @@ def _week_context(
             or rule.owner_team_id in my_teams
             or (rule.owner_team_id is None and bool(my_teams))
         )
-        entry.form = DecisionForm(prefix=f"rule-{rule.pk}", users=users, teams=teams)
     return {
         "week": week,
         "team": team,
@@ -94,6 +95,10 @@ def _week_context(
                 "attendees": [u.pk for u in review.attendees.all()] if review else [],
             },
         ),
+        # Rendered once and shared by every agenda item's form (see _decision_fields.html).
+        "kind_choices": Decision.Kind.choices,
+        "user_options": _options(users),
+        "team_options": _options(teams),
         "numbers": numbers,
         "trend": trend,
         "page": page,
@@ -104,6 +109,10 @@ def _week_context(
     }
 
 
+def _options(choices: list[tuple[str, str]]) -> SafeString:
+    return format_html_join("", '<option value="{}">{}</option>', choices)
+
+
 def _with_age(actions: list[Decision]) -> list[Decision]:
     now = timezone.now()
     for action in actions:
@@ -111,10 +120,7 @@ def _with_age(actions: list[Decision]) -> list[Decision]:
     return actions
 
 
-def _review_or_none(week: str, team: Team | None) -> Any:
-    return selectors.review_for(week, team)
-
-
+@require_http_methods(["GET", "POST"])
 def decision_create(request: HttpRequest, week: str, rule_id: int) -> HttpResponse:
     """GET: the decision form on its own page. POST: record it and go back to the agenda."""
     week = _week(week)
@@ -139,8 +145,6 @@ def decision_create(request: HttpRequest, week: str, rule_id: int) -> HttpRespon
                 messages.success(request, f"Decision recorded for {rule}.")
                 return HttpResponseRedirect(_week_url(week, team, f"rule-{rule.pk}"))
         status = 400
-    elif request.method != "GET":
-        return HttpResponse(status=405)
     context = {"week": week, "team": team, "rule": rule, "form": form}
     return render(request, "alerts/review/decide.html", context, status=status)
 
@@ -158,7 +162,7 @@ def _record(
         rule=rule,
         week=week,
         kind=data["kind"],
-        review=_review_or_none(week, team),
+        review=selectors.review_for(week, team),
         note=data.get("note") or "",
         owner=owner,
         due_date=data.get("due_date"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -61,13 +60,15 @@ def _seed() -> AlertRule:
     return thief
 
 
-def test_record_a_decision_and_see_it_after_reload(live_server: Any, tmp_path: Path) -> None:
+def test_record_a_decision_and_see_it_after_reload(
+    live_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     require_service(Path(CHROMIUM).exists() and shutil.which(CHROMIUM) is not None, "Chromium")
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls below are still
     # plain synchronous test code.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     rule = _seed()
     url = f"{live_server.url}/review/{WEEK}/"
     with sync_playwright() as p:

@@ -87,12 +87,15 @@ def test_page_shows_agenda_ranked_with_flags_numbers_and_week_links(
 
 
 def test_header_compares_with_the_previous_four_weeks(
-    make_rule: Callable[..., AlertRule], week: str, fresh_runbook: object
+    make_rule: Callable[..., AlertRule],
+    week: str,
+    fresh_runbook: object,
+    member: User,
+    team: Team,
 ) -> None:
-    owned = make_rule(
-        "Owned", owner_team=Team.objects.create(slug="t", name="T"), runbook=fresh_runbook
-    )
-    loose = make_rule("Loose")
+    owned = make_rule("Owned", owner_team=team, runbook=fresh_runbook)
+    # A team without members does not make its rules owned (DESIGN.md "unowned").
+    loose = make_rule("Loose", owner_team=Team.objects.create(slug="empty", name="Empty"))
     stats(owned, week, fires=4, interruptions_sleep=2, engaged_ratio=0.5)
     stats(loose, week, fires=6, interruptions_off=1)
     for back in range(1, 5):
