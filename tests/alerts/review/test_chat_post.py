@@ -123,3 +123,9 @@ def test_an_unreachable_webhook_is_logged_not_raised(
     with caplog.at_level(logging.WARNING, logger="alerts.review.chat"):
         assert agenda_post_all(week=week) == {"fraud-ml": False}
     assert "failed" in caplog.text
+
+
+def test_task_is_registered_under_its_explicit_name() -> None:
+    from config.celery import app
+
+    assert "alerts.review.post_agenda_to_chat" in app.tasks

@@ -176,3 +176,19 @@ def test_any_logged_in_user_reads_but_sees_no_form_for_other_teams_rules(
     html = client.get(f"/review/{week}/").content.decode()
     assert "31 fires" in html
     assert f"id_rule-{rule.pk}-kind" not in html
+
+
+@pytest.mark.parametrize(
+    "path", ["/review/{week}/minutes.md", "/review/{week}/minutes.csv", "/review/effect/"]
+)
+def test_exports_and_effect_are_readable_by_any_logged_in_user(
+    client: Client, make_user: Callable[..., User], week: str, path: str
+) -> None:
+    client.force_login(make_user("reader"))
+    assert client.get(path.format(week=week)).status_code == 200
+
+
+def test_state_changes_refuse_get(client: Client, member: User, week: str) -> None:
+    client.force_login(member)
+    assert client.get(f"/review/{week}/start/").status_code == 405
+    assert client.get("/review/actions/1/done/").status_code == 405
