@@ -21,6 +21,7 @@ from alerts.models import AlertRule, Decision
 from alerts.review import exports, selectors, services
 from alerts.review.effect import decision_effects
 from alerts.review.forms import DecisionForm, MeetingForm, team_choices, user_choices
+from alerts.review.numbers import header_numbers
 from alerts.weeks import current_week, parse_week, week_shift
 from fleet.access import is_fleet_admin, team_ids_for_user
 from fleet.models import Team
@@ -66,7 +67,7 @@ def _week_context(
     review = selectors.review_for(week, team)
     items = selectors.agenda_items(week=week, team=team, review=review)
     page = Paginator(items, AGENDA_PAGE_SIZE).get_page(request.GET.get("page"))
-    numbers, trend = selectors.header_numbers(week=week, team=team)
+    numbers, trend = header_numbers(week=week, team=team)
     users, teams = user_choices(), team_choices()
     # Access is looked up once for the page, not once per agenda item.
     admin = is_fleet_admin(request.user)

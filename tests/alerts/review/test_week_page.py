@@ -9,7 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from alerts.models import AlertRule, RuleFlag, RuleWeek
-from alerts.review.selectors import header_numbers
+from alerts.review.numbers import header_numbers
 from alerts.weeks import current_week, week_shift
 from fleet.models import Team
 from tests.alerts.review.conftest import flag, stats
