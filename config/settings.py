@@ -213,6 +213,8 @@ STEWARD_SILENT_DAYS = env_int("STEWARD_SILENT_DAYS", 90, minimum=1)
 STEWARD_RUNBOOK_REVIEW_DAYS = env_int("STEWARD_RUNBOOK_REVIEW_DAYS", 90, minimum=1)
 # Who to call when an alert has no owner (shown on the on-call page), e.g. "#sre-oncall".
 STEWARD_FALLBACK_CONTACT = env_str("STEWARD_FALLBACK_CONTACT", "") or ""
+# Post each team's review agenda to its chat webhook when last week's evaluation finishes.
+STEWARD_REVIEW_CHAT_POST = env_bool("STEWARD_REVIEW_CHAT_POST", False)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,29 @@
+"""When the Monday evaluation of last week finishes, post the agenda to the teams' chats."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.dispatch import receiver
+
+from alerts.models import Evaluation
+from alerts.signals import evaluation_finished
+from alerts.weeks import current_week, week_shift
+
+
+@receiver(evaluation_finished, dispatch_uid="review_post_agenda_to_chat")
+def post_agenda_after_evaluation(sender: Any, evaluation: Evaluation, **kwargs: Any) -> None:
+    if not settings.STEWARD_REVIEW_CHAT_POST:
+        return
+    if evaluation.status != Evaluation.Status.DONE:
+        return
+    # Only the evaluation of the week that just ended opens a review; re-evaluations of older
+    # weeks (late deliveries) must not re-post.
+    if evaluation.week != week_shift(current_week(), -1):
+        return
+    from alerts.review.tasks import post_agenda_to_chat
+
+    week = evaluation.week
+    transaction.on_commit(lambda: post_agenda_to_chat.delay(week))

@@ -1,0 +1,213 @@
+"""Write side of the weekly review: decisions and their effects, action items, the meeting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from alerts.models import AlertRule, Decision, Review
+from alerts.review.selectors import agenda_items
+from fleet.access import can_edit_team_object, team_ids_for_user
+from fleet.models import Team
+
+Kind = Decision.Kind
+
+
+def can_decide(
+    user: Any, rule: AlertRule, *, kind: str = "", reassign_to: Team | None = None
+) -> bool:
+    """Members of the rule's owning team and staff decide for it.
+
+    An unowned rule has nobody to decide for it, so besides staff anyone may claim it for a
+    team they belong to (a reassign to that team); any other decision needs staff.
+    """
+    if can_edit_team_object(user, rule.owner_team_id):
+        return True
+    return (
+        rule.owner_team_id is None
+        and kind == Kind.REASSIGN
+        and reassign_to is not None
+        and reassign_to.pk in team_ids_for_user(user)
+    )
+
+
+def can_run_review(user: Any, team: Team | None) -> bool:
+    """A team's meeting is run by its members (or staff); the fleet-wide meeting by staff."""
+    return can_edit_team_object(user, team.pk if team else None)
+
+
+def _check_open(review: Review | None) -> None:
+    if review is not None and review.closed_at is not None:
+        raise ValidationError("This review is closed; its minutes are read-only.")
+
+
+@transaction.atomic
+def decision_record(
+    *,
+    user: User,
+    rule: AlertRule,
+    week: str,
+    kind: str,
+    review: Review | None = None,
+    note: str = "",
+    owner: User | None = None,
+    due_date: date | None = None,
+    mute_until: datetime | None = None,
+    reassign_to: Team | None = None,
+    now: datetime | None = None,
+) -> Decision:
+    """Record a decision and apply its effect on the rule, in one transaction.
+
+    prune/retire set the status; mute sets status muted, muted_at and muted_until; reassign
+    moves the rule to another team. `keep` needs nothing done, so it is done at once; every
+    other decision is an action item (edit the rule file, silence, write the runbook) that stays
+    open on later agendas until marked done.
+    """
+    now = now or timezone.now()
+    rule = AlertRule.objects.select_for_update().get(pk=rule.pk)
+    if not can_decide(user, rule, kind=kind, reassign_to=reassign_to):
+        raise PermissionDenied("Only members of the rule's team or staff decide for it.")
+    _check_open(review)
+    _validate(
+        kind=kind, rule=rule, note=note, mute_until=mute_until, reassign_to=reassign_to, now=now
+    )
+    decision = Decision.objects.create(
+        review=review,
+        week=week,
+        rule=rule,
+        kind=kind,
+        note=note.strip(),
+        owner=owner,
+        due_date=due_date,
+        mute_until=mute_until if kind == Kind.MUTE else None,
+        reassign_to=reassign_to if kind == Kind.REASSIGN else None,
+        decided_by=user,
+        decided_at=now,
+        done_at=now if kind == Kind.KEEP else None,
+        done_by=user if kind == Kind.KEEP else None,
+    )
+    _apply(rule, decision, now)
+    return decision
+
+
+def _validate(
+    *,
+    kind: str,
+    rule: AlertRule,
+    note: str,
+    mute_until: datetime | None,
+    reassign_to: Team | None,
+    now: datetime,
+) -> None:
+    if kind not in Kind.values:
+        raise ValidationError(f"Unknown decision {kind!r}.")
+    if kind == Kind.KEEP and not note.strip():
+        raise ValidationError("Say why the rule is kept: a reason is required.")
+    if kind == Kind.MUTE and (mute_until is None or mute_until <= now):
+        raise ValidationError("A mute needs an end date in the future.")
+    if kind == Kind.REASSIGN and reassign_to is None:
+        raise ValidationError("Choose the team the rule goes to.")
+    if kind == Kind.REASSIGN and reassign_to is not None and reassign_to.pk == rule.owner_team_id:
+        raise ValidationError("The rule already belongs to that team.")
+
+
+def _apply(rule: AlertRule, decision: Decision, now: datetime) -> None:
+    if decision.kind == Kind.PRUNE:
+        rule.status = AlertRule.Status.PRUNED
+    elif decision.kind == Kind.RETIRE:
+        rule.status = AlertRule.Status.RETIRED
+    elif decision.kind == Kind.MUTE:
+        rule.status = AlertRule.Status.MUTED
+        rule.muted_at = now
+        rule.muted_until = decision.mute_until
+    elif decision.kind == Kind.REASSIGN:
+        rule.owner_team = decision.reassign_to
+    else:
+        return
+    rule.save()
+
+
+def can_mark_done(user: Any, decision: Decision) -> bool:
+    """The action's owner, the rule's team, or staff."""
+    if decision.owner_id is not None and getattr(user, "pk", None) == decision.owner_id:
+        return True
+    return can_edit_team_object(user, decision.rule.owner_team_id)
+
+
+def decision_mark_done(*, user: User, decision: Decision, now: datetime | None = None) -> Decision:
+    if not can_mark_done(user, decision):
+        raise PermissionDenied("Only the action's owner, the rule's team or staff close it.")
+    if decision.done_at is None:
+        decision.done_at = now or timezone.now()
+        decision.done_by = user
+        decision.save(update_fields=["done_at", "done_by"])
+    return decision
+
+
+@transaction.atomic
+def review_start(
+    *, user: User, week: str, team: Team | None, now: datetime | None = None
+) -> Review:
+    """Open (or reopen the record of) the meeting and freeze its agenda.
+
+    The ranked rule ids with their flags and messages are stored, so an evaluation during the
+    meeting cannot reorder or empty it. Starting twice keeps the first frozen agenda.
+    """
+    if not can_run_review(user, team):
+        raise PermissionDenied("Only the team's members (or staff, for the fleet) run its review.")
+    now = now or timezone.now()
+    review, _ = Review.objects.select_for_update().get_or_create(week=week, team=team)
+    _check_open(review)
+    if review.started_at is None:
+        items = agenda_items(week=week, team=team, now=now)
+        review.agenda = [
+            {
+                "rule": entry.rule.pk,
+                "score": entry.score,
+                "flags": [
+                    {"flag": f.flag, "message": f.message, "evidence": f.evidence}
+                    for f in entry.flags
+                ],
+            }
+            for entry in items
+        ]
+        review.started_at = now
+        review.started_by = user
+        review.save()
+        review.attendees.add(user)
+    return review
+
+
+def review_update(*, user: User, review: Review, notes: str, attendees: Iterable[User]) -> Review:
+    if not can_run_review(user, review.team):
+        raise PermissionDenied("Only the team's members (or staff) edit its review.")
+    _check_open(review)
+    review.notes = notes
+    review.save(update_fields=["notes"])
+    review.attendees.set(list(attendees))
+    return review
+
+
+def review_close(*, user: User, review: Review, now: datetime | None = None) -> Review:
+    if not can_run_review(user, review.team):
+        raise PermissionDenied("Only the team's members (or staff) close its review.")
+    _check_open(review)
+    if review.started_at is None:
+        raise ValidationError("Start the review before closing it.")
+    review.closed_at = now or timezone.now()
+    review.closed_by = user
+    review.save(update_fields=["closed_at", "closed_by"])
+    return review
+
+
+def can_edit_or_claim(user: Any, rule: AlertRule) -> bool:
+    """May `user` open the decision form for `rule` at all (see `can_decide` for the kinds)?"""
+    if can_edit_team_object(user, rule.owner_team_id):
+        return True
+    return rule.owner_team_id is None and bool(team_ids_for_user(user))
