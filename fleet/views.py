@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from alerts.models import Layer
 from fleet import selectors
-from fleet.links import link_fill
+from fleet.links import investigate_links
 from fleet.models import AISystem, Team
 from fleet.scorecards import system_scorecard_context
 
@@ -69,19 +69,18 @@ def system_detail(request: HttpRequest, slug: str) -> HttpResponse:
     groups = selectors.system_rules_by_layer(system)
     memberships = list(system.owner_team.memberships.all()) if system.owner_team else []
     end = timezone.now()
-    start = end - LINK_WINDOW
     # The system's slug fills both label names a rule may use for it.
     labels = {"model": system.slug, "system": system.slug}
     links = [
-        (label, link_fill(template, start=start, end=end, labels=labels))
-        for label, template in (
-            ("Dashboard", system.dashboard_url),
-            ("Traces", system.trace_url_template),
-            ("Logs", system.log_url_template),
+        (link.label, link.url)
+        for link in investigate_links(system, start=end - LINK_WINDOW, end=end, labels=labels)
+    ] + [
+        (label, url)
+        for label, url in (
             ("Repository", system.repository_url),
             ("Model registry", system.model_registry_url),
         )
-        if template
+        if url
     ]
     context = {
         "system": system,

@@ -18,8 +18,8 @@ from django.shortcuts import get_object_or_404
 from alerts.models import AlertRule, Episode, Feedback
 from alerts.selectors import rule_resolve, rules_by_alertname
 from fleet.access import is_fleet_admin, team_ids_for_user
+from fleet.links import InvestigateLink, investigate_links
 from fleet.models import AISystem, Membership, Team
-from runbooks.links import InvestigateLink, investigate_links
 from runbooks.models import Runbook, RunbookRevision
 
 

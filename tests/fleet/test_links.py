@@ -2,32 +2,58 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fleet.links import link_fill
+import pytest
 
-START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
-END = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)
+from fleet.links import fill_link_template, window_values
+
+WINDOW = window_values(
+    datetime(2026, 11, 25, 3, 0, tzinfo=UTC), datetime(2026, 11, 25, 3, 30, tzinfo=UTC)
+)
 
 
-def test_link_fill_puts_window_and_labels_into_the_template() -> None:
-    url = link_fill(
-        "https://grafana.example.com/d/x?var-model={model}&from={start_ms}&to={end_ms}&e={env}",
-        start=START,
-        end=END,
-        labels={"model": "fraud-scorer"},
+def test_window_values_are_rfc3339_and_epoch_milliseconds() -> None:
+    assert WINDOW == {
+        "start": "2026-11-25T03:00:00Z",
+        "end": "2026-11-25T03:30:00Z",
+        "start_ms": "1795575600000",
+        "end_ms": "1795577400000",
+    }
+
+
+def test_labels_are_encoded_and_the_window_is_not() -> None:
+    url = fill_link_template(
+        "https://logs.example.com/?q={model}&from={start}&to={end_ms}",
+        {"model": 'a&b "c" <d> é'},
+        raw=WINDOW,
     )
-    start_ms, end_ms = int(START.timestamp()) * 1000, int(END.timestamp()) * 1000
+
     assert url == (
-        f"https://grafana.example.com/d/x?var-model=fraud-scorer&from={start_ms}&to={end_ms}&e="
+        "https://logs.example.com/?q=a%26b%20%22c%22%20%3Cd%3E%20%C3%A9"
+        "&from=2026-11-25T03:00:00Z&to=1795577400000"
     )
 
 
-def test_link_fill_quotes_values_and_keeps_literal_braces() -> None:
-    url = link_fill(
-        "https://logs.example.com/?q={{app}}&m={model}&s={start}",
-        start=START,
-        end=END,
-        labels={"model": "a&b=c"},
+def test_unknown_placeholders_become_empty() -> None:
+    assert fill_link_template("https://x.example.com/?a={missing}&b={1}", {}) == (
+        "https://x.example.com/?a=&b="
     )
-    assert (
-        url == "https://logs.example.com/?q={app}&m=a%26b%3Dc&s=2026-11-25T10%3A00%3A00%2B00%3A00"
-    )
+
+
+def test_literal_braces_survive_doubling() -> None:
+    url = fill_link_template('https://x.example.com/?expr={{app="{model}"}}', {"model": "m"})
+
+    assert url == 'https://x.example.com/?expr={app="m"}'
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "",
+        "https://x.example.com/{unclosed",
+        "https://x.example.com/}",
+        "{scheme}://evil",
+        "javascript:{x}",
+    ],
+)
+def test_unusable_templates_give_no_link(template: str) -> None:
+    assert fill_link_template(template, {"scheme": "javascript", "x": "alert(1)"}) is None
