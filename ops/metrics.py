@@ -49,3 +49,14 @@ CELERY_TASKS = Counter(
     "Celery task outcomes (success, failure, retry) by task name.",
     ["task", "outcome"],
 )
+HTTP_RESPONSES = Counter(
+    "steward_http_responses",
+    "HTTP responses of the web process by method and status code.",
+    ["method", "status"],
+)
+HTTP_DURATION = Histogram(
+    "steward_http_request_duration_seconds",
+    "Time to answer an HTTP request (all paths), by method.",
+    ["method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)

@@ -148,3 +148,20 @@ def test_metrics_token_or_network_either_admits(client: Client) -> None:
     token = client.get("/metrics", REMOTE_ADDR="192.0.2.1", HTTP_AUTHORIZATION="Bearer tok-metrics")
     assert token.status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="192.0.2.1").status_code == 403
+
+
+def test_http_responses_are_counted_by_status(client: Client) -> None:
+    before = sample("steward_http_responses_total", method="GET", status="404")
+    client.get("/healthz/nope-this-does-not-exist")
+    assert sample("steward_http_responses_total", method="GET", status="404") == before + 1
+
+
+def test_a_crashing_view_counts_as_500(client: Client) -> None:
+    from unittest import mock
+
+    before = sample("steward_http_responses_total", method="GET", status="500")
+    client.raise_request_exception = False
+    with mock.patch("ops.views.render_metrics", side_effect=RuntimeError("boom")):
+        response = client.get("/metrics", REMOTE_ADDR="127.0.0.1")
+    assert response.status_code == 500
+    assert sample("steward_http_responses_total", method="GET", status="500") == before + 1
