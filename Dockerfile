@@ -13,7 +13,9 @@ WORKDIR /app
 
 # Dependencies first, so that a code change does not reinstall them.
 COPY pyproject.toml README.md ./
-RUN pip install .
+# Optional extras, e.g. `docker compose build --build-arg STEWARD_EXTRAS=[otel]` for tracing.
+ARG STEWARD_EXTRAS=""
+RUN pip install ".${STEWARD_EXTRAS}"
 
 COPY --chown=steward:steward . .
 # Beat keeps its schedule here (a named volume in docker-compose, created with this owner).

@@ -1,7 +1,7 @@
 """Container health checks for docker-compose, without curl in the image.
 
-    python deploy/healthcheck.py http://127.0.0.1:8000/readyz   # web: ready for traffic
-    python deploy/healthcheck.py broker                          # beat: can reach the broker
+python deploy/healthcheck.py http://127.0.0.1:8000/readyz   # web: ready for traffic
+python deploy/healthcheck.py broker                          # beat: can reach the broker
 """
 
 from __future__ import annotations
