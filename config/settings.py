@@ -245,6 +245,7 @@ STEWARD_READYZ_MIGRATIONS_CACHE_SECONDS = env_int(
 STEWARD_READYZ_TIMEOUT_SECONDS = env_float("STEWARD_READYZ_TIMEOUT_SECONDS", 2.0, minimum=0.1)
 # Celery worker: serve its own metrics on this port (0: off). docker-compose sets 9808.
 STEWARD_WORKER_METRICS_PORT = env_int("STEWARD_WORKER_METRICS_PORT", 0, minimum=0)
+STEWARD_WORKER_METRICS_ADDRESS = env_str("STEWARD_WORKER_METRICS_ADDRESS") or "0.0.0.0"  # noqa: S104
 
 # Security: secure by default whenever DEBUG is off.
 # Content-Security-Policy for every response that has none of its own (config/middleware.py).

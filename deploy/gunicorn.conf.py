@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))

@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 import os
 from contextvars import Token
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import signals
 from django.conf import settings
 
 from config.logging import clean_request_id, request_id_var
 from ops import metrics
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
 
 logger = logging.getLogger(__name__)
 
@@ -77,16 +80,20 @@ def task_retry(sender: Any = None, **kwargs: Any) -> None:
 
 
 @signals.worker_init.connect(dispatch_uid="ops.worker_metrics_server")
-def worker_metrics_server(**kwargs: Any) -> None:
+def worker_metrics_server(**kwargs: Any) -> WSGIServer | None:
+    """Serve this container's worker metrics (the database-backed ones are web's job)."""
     port: int = settings.STEWARD_WORKER_METRICS_PORT
     if not port:
-        return
+        return None
     from prometheus_client import start_http_server
 
     from ops.exposition import process_registry
 
-    start_http_server(port, registry=process_registry())
+    server, _thread = start_http_server(
+        port, addr=settings.STEWARD_WORKER_METRICS_ADDRESS, registry=process_registry()
+    )
     logger.info("worker metrics served on port %s", port, extra={"port": port})
+    return server
 
 
 @signals.worker_process_shutdown.connect(dispatch_uid="ops.worker_process_dead")
