@@ -87,5 +87,9 @@ def logging_config(*, log_format: str, level: str) -> dict[str, Any]:
         },
         "root": {"handlers": ["console"], "level": level},
         # Django's request logger repeats what the request log line already says.
-        "loggers": {"django.server": {"level": "WARNING"}},
+        "loggers": {
+            "django.server": {"level": "WARNING"},
+            # One "BEGIN" line per process start; lockouts are logged at WARNING anyway.
+            "axes.apps": {"level": "WARNING"},
+        },
     }
