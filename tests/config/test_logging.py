@@ -64,3 +64,40 @@ def test_every_log_line_of_a_request_has_its_id(
     assert all(getattr(r, "request_id", None) == "trace-me-42" for r in lines)
     assert lines[0].status == 200  # type: ignore[attr-defined]
     assert request_id_var.get() == "-"
+
+
+@pytest.mark.parametrize(
+    ("env", "json_expected"),
+    [
+        ({"DEBUG": "0"}, True),
+        ({"DEBUG": "1"}, False),
+        ({"DEBUG": "1", "LOG_FORMAT": "json"}, True),
+        ({"DEBUG": "0", "LOG_FORMAT": "text"}, False),
+    ],
+)
+def test_log_format_follows_debug_unless_set(env: dict[str, str], json_expected: bool) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    environment = {
+        **{k: v for k, v in os.environ.items() if k not in {"LOG_FORMAT", "DEBUG"}},
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": "x" * 60,
+        **env,
+    }
+    code = "import logging; logging.getLogger('steward.probe').warning('probe line')"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    line = next(x for x in result.stderr.splitlines() if "probe line" in x)
+    if json_expected:
+        assert json.loads(line)["logger"] == "steward.probe"
+    else:
+        assert line.endswith("WARNING steward.probe [-] probe line")
