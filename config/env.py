@@ -6,6 +6,7 @@ typo in a deployment stops the process at start-up instead of running half-confi
 
 from __future__ import annotations
 
+import ipaddress
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -72,3 +73,16 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if value is None:
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_networks(name: str, default: list[str] | None = None) -> list[str]:
+    """A comma-separated list of CIDRs or addresses (`10.0.0.0/8, 192.168.1.7`), validated."""
+    networks = env_list(name, default)
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {network!r} is not an IP network (e.g. 10.0.0.0/8) or address."
+            ) from None
+    return networks

@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+import logging
+import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.http import HttpRequest, HttpResponseBase
+
+from config.logging import clean_request_id, request_id_var
+
+_access_log = logging.getLogger("steward.request")
 
 # These prefixes authenticate themselves (API tokens) or must answer anonymous probes.
 _SELF_AUTHENTICATED_PREFIXES = ("/api/", "/healthz", "/readyz", "/metrics", "/static/")
@@ -27,3 +35,60 @@ class PagesLoginRequiredMiddleware(LoginRequiredMiddleware):
         if request.path.startswith(_SELF_AUTHENTICATED_PREFIXES):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (reused from `X-Request-ID` when sane) for logs and responses.
+
+    Placed first, so that every log line of the request, Celery tasks it enqueues (see
+    `ops.celery_hooks`) and the one access-log line written here carry the same id.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        request_id = clean_request_id(request.headers.get("X-Request-ID")) or uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            _access_log.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+            return response
+        finally:
+            request_id_var.reset(token)
+
+
+class ContentSecurityPolicyMiddleware:
+    """A strict site-wide Content-Security-Policy, unless the view already set its own.
+
+    The runbook pages set their own policy; the Swagger UI at /api/docs/ ships an inline
+    style and init script, so that path alone gets STEWARD_CSP_API_DOCS.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if "Content-Security-Policy" in response:
+            return response
+        if request.path.startswith("/api/docs/"):
+            policy = settings.STEWARD_CSP_API_DOCS
+        else:
+            policy = settings.STEWARD_CSP
+        if policy:
+            response["Content-Security-Policy"] = policy
+        return response

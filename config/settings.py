@@ -6,6 +6,7 @@ DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY, ALLOWED_HOSTS and turns DEBUG off.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -13,7 +14,8 @@ import django_stubs_ext
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_float, env_int, env_list, env_str
+from config.env import env_bool, env_float, env_int, env_list, env_networks, env_str
+from config.logging import logging_config
 
 # Makes Django's generic classes (ModelAdmin[Team], …) subscriptable at runtime, as typed.
 django_stubs_ext.monkeypatch()
@@ -48,13 +50,18 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "fleet",
     "alerts",
     "runbooks",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",
+    "ops.middleware.HttpMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -63,6 +70,8 @@ MIDDLEWARE = [
     "config.middleware.PagesLoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into a 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -105,6 +114,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes refuses logins (admin and pages alike) after STEWARD_LOGIN_FAILURE_LIMIT failures
+# for one username from one client address, for STEWARD_LOGIN_COOLOFF_MINUTES. Attempts are
+# kept in the database, so every gunicorn worker sees the same count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("STEWARD_LOGIN_LOCKOUT", True)
+AXES_FAILURE_LIMIT = env_int("STEWARD_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("STEWARD_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "ops.security.client_ip"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -163,6 +185,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(minute="0", hour="6", day_of_week="1"),
     },
 }
+# Workers log through LOGGING below (JSON with request ids) instead of Celery's own setup.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -216,14 +240,42 @@ STEWARD_FALLBACK_CONTACT = env_str("STEWARD_FALLBACK_CONTACT", "") or ""
 # Post each team's review agenda to its chat webhook when last week's evaluation finishes.
 STEWARD_REVIEW_CHAT_POST = env_bool("STEWARD_REVIEW_CHAT_POST", False)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO") or "INFO"},
-}
+# Logs: JSON lines by default in production, readable text with DEBUG on (config/logging.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json") or "json"
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use json or text.")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=env_str("LOG_LEVEL", "INFO") or "INFO")
+
+# Tracing: with OTEL_EXPORTER_OTLP_ENDPOINT set and the `otel` extra installed, requests and
+# Celery tasks are traced (ops/tracing.py); the standard OTEL_* variables configure the SDK.
+OTEL_EXPORTER_OTLP_ENDPOINT = env_str("OTEL_EXPORTER_OTLP_ENDPOINT", "") or ""
+
+# Self-metrics at /metrics: a bearer token and/or client networks; with neither, loopback only.
+STEWARD_METRICS_TOKEN = env_str("STEWARD_METRICS_TOKEN", "") or ""
+STEWARD_METRICS_ALLOWED_NETWORKS = env_networks("STEWARD_METRICS_ALLOWED_NETWORKS")
+# /readyz remembers "all migrations applied" this long, so probes do not load the graph each time.
+STEWARD_READYZ_MIGRATIONS_CACHE_SECONDS = env_int(
+    "STEWARD_READYZ_MIGRATIONS_CACHE_SECONDS", 30, minimum=0
+)
+STEWARD_READYZ_TIMEOUT_SECONDS = env_float("STEWARD_READYZ_TIMEOUT_SECONDS", 2.0, minimum=0.1)
+# Celery worker: serve its own metrics on this port (0: off). docker-compose sets 9808.
+STEWARD_WORKER_METRICS_PORT = env_int("STEWARD_WORKER_METRICS_PORT", 0, minimum=0)
+STEWARD_WORKER_METRICS_ADDRESS = env_str("STEWARD_WORKER_METRICS_ADDRESS") or "0.0.0.0"  # noqa: S104
 
 # Security: secure by default whenever DEBUG is off.
+# Content-Security-Policy for every response that has none of its own (config/middleware.py).
+STEWARD_CSP = env_str(
+    "STEWARD_CSP",
+    "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'",
+)
+# Swagger UI (/api/docs/) needs its inline init script and style, and data: images.
+STEWARD_CSP_API_DOCS = env_str(
+    "STEWARD_CSP_API_DOCS",
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'",
+)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
@@ -235,8 +287,18 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading binds the whole domain and its subdomains to HTTPS in browsers for months:
+        # the domain owner's decision (SECURE_HSTS_PRELOAD=1), not a default. Everything else
+        # `check --deploy` asks for is on.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
-if env_bool("STEWARD_BEHIND_PROXY", False):
+    SESSION_COOKIE_SAMESITE = "Lax"
+STEWARD_BEHIND_PROXY = env_bool("STEWARD_BEHIND_PROXY", False)
+# How many proxies append to X-Forwarded-For in front of Steward; the client address is the
+# entry that many places from the right (login rate limiting keys on it).
+STEWARD_PROXY_COUNT = env_int("STEWARD_PROXY_COUNT", 1, minimum=1)
+if STEWARD_BEHIND_PROXY:
     # Only trust X-Forwarded-Proto when a proxy that sets it is known to be in front.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True

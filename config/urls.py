@@ -7,6 +7,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("review/", include("alerts.review.urls")),
+    path("", include("ops.urls")),
     path("", include("fleet.urls")),
     path("", include("runbooks.urls")),
     path("", include("fleet.slo_urls")),

@@ -1,0 +1,57 @@
+"""Gunicorn settings for the `web` service (docker-compose passes `-c deploy/gunicorn.conf.py`).
+
+Each worker is a separate process, so self-metrics use prometheus-client's multiprocess mode:
+PROMETHEUS_MULTIPROC_DIR points at a directory that is empty when the container starts (a
+tmpfs in docker-compose), and `child_exit` marks a dead worker's files so that its live
+gauges stop counting. Access logs come from Steward's request-id middleware, in JSON.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
+workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# Finish in-flight requests (an Alertmanager delivery) before a worker exits on deploy.
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+keepalive = 5
+# Recycle workers now and then so that a slow leak cannot grow without bound.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+max_requests_jitter = 200
+accesslog = None
+errorlog = "-"
+# /dev/shm is memory-backed inside containers; the default /tmp may be a slow overlay.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+# Gunicorn's own lines (start, worker exits, timeouts) in the same JSON as Steward's logs.
+if os.environ.get("LOG_FORMAT", "json") == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"level": "INFO", "handlers": ["console"]},
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["console"], "propagate": False},
+            # Steward writes the access line itself, with the request id.
+            "gunicorn.access": {"level": "WARNING", "handlers": ["console"], "propagate": False},
+        },
+    }

@@ -1,0 +1,112 @@
+"""Swagger UI and the admin must still work under the Content-Security-Policy (real browser)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.wsgi import get_wsgi_application
+from django.test import override_settings
+from playwright.sync_api import Page
+
+from tests.conftest import require_service
+
+PORT = 18830
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def serve() -> Iterator[str]:
+    server: WSGIServer = make_server(
+        "127.0.0.1", PORT, StaticFilesHandler(get_wsgi_application()), handler_class=_Quiet
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{PORT}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def docs_server(db: None) -> Iterator[str]:
+    with (
+        override_settings(
+            ROOT_URLCONF="tests.config.docs_urls",
+            REST_FRAMEWORK={
+                **settings.REST_FRAMEWORK,
+                "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+            },
+        ),
+        serve() as url,
+    ):
+        yield url
+
+
+@contextmanager
+def browser_page(violations: list[str]) -> Iterator[Page]:
+    require_service(CHROMIUM.exists(), "chromium at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            page = browser.new_page()
+            page.on(
+                "console",
+                lambda message: violations.append(message.text)
+                if "Content Security Policy" in message.text
+                else None,
+            )
+            yield page
+        finally:
+            browser.close()
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_swagger_ui_renders_without_csp_violations(docs_server: str) -> None:
+    violations: list[str] = []
+    with browser_page(violations) as page:
+        response = page.goto(f"{docs_server}/api/docs/")
+        assert response is not None
+        assert "'unsafe-inline'" in response.headers["content-security-policy"]
+        page.wait_for_selector(".swagger-ui .info .title", timeout=15000)
+        assert "Steward API" in page.inner_text(".swagger-ui .info .title")
+    assert violations == []
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_admin_works_under_the_strict_policy() -> None:
+    User.objects.create_superuser("root", "root@example.com", "pw-for-the-browser")
+    violations: list[str] = []
+    with serve() as url, browser_page(violations) as page:
+        page.goto(f"{url}/admin/login/")
+        page.fill("#id_username", "root")
+        page.fill("#id_password", "pw-for-the-browser")
+        page.click("input[type=submit]")
+        page.wait_for_url(f"{url}/admin/")
+        response = page.goto(f"{url}/admin/auth/user/add/")
+        assert response is not None
+        assert response.headers["content-security-policy"].startswith("default-src 'self'")
+        page.wait_for_selector("#id_username")
+        page.goto(f"{url}/admin/auth/user/")
+        page.wait_for_selector("#changelist")
+    assert violations == []
