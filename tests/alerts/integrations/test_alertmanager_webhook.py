@@ -88,9 +88,7 @@ def test_resolve_twice_keeps_the_earliest_end(post: Post) -> None:
     for alert in earlier["alerts"]:
         alert["endsAt"] = "2026-11-25T22:34:25Z"
     assert post("alertmanager", earlier).json()["updated"] == 2
-    assert set(Episode.objects.values_list("ends_at", flat=True)) == {
-        _at("2026-11-25T22:34:25Z")
-    }
+    assert set(Episode.objects.values_list("ends_at", flat=True)) == {_at("2026-11-25T22:34:25Z")}
 
 
 def test_firing_with_future_ends_at_is_open(post: Post) -> None:
