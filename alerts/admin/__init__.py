@@ -1,0 +1,3 @@
+"""Admin registrations, one module per feature."""
+
+from alerts.admin import ingest  # noqa: F401
