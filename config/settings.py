@@ -152,6 +152,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900)}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+if ALERTMANAGER_URL:
+    # Close episodes whose resolve was lost (alerts/integrations/alertmanager/reconcile.py).
+    CELERY_BEAT_SCHEDULE["alertmanager-reconcile"] = {
+        "task": "alerts.alertmanager.reconcile",
+        "schedule": env_int("STEWARD_RECONCILE_SECONDS", 300, minimum=10),
+    }
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
