@@ -411,7 +411,8 @@ def _touch_rules(
         known = latest.get(rule.pk)
         if known is None or event.starts_at > known[1]:
             latest[rule.pk] = (rule, event.starts_at)
-    for rule, starts_at in latest.values():
+    # In primary-key order, so that concurrent deliveries lock rules in the same order.
+    for _pk, (rule, starts_at) in sorted(latest.items()):
         if rule.last_fired_at is not None and rule.last_fired_at >= starts_at:
             continue
         AlertRule.objects.filter(pk=rule.pk).exclude(last_fired_at__gte=starts_at).update(
