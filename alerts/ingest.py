@@ -34,6 +34,7 @@ from typing import Any, TypeVar, cast
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from alerts.integrations.payload import PayloadError
 from alerts.models import AlertRule, ApiToken, Delivery, Episode, Severity
 from alerts.selectors import rule_resolve, rules_by_alertname
 from alerts.signals import episodes_changed
@@ -109,6 +110,7 @@ def delivery_ingest(
     token: ApiToken | None = None,
 ) -> IngestResult:
     """Store the delivery and its episodes atomically; see the module docstring."""
+    _check_fits(batch.alerts)
     now = timezone.now()
     with transaction.atomic():
         events = _attach_to_open(batch.alerts)
@@ -166,6 +168,14 @@ def delivery_reject(
             outcome=Delivery.Outcome.REJECTED,
             error=error,
         )
+
+
+def _check_fits(events: Iterable[AlertEvent]) -> None:
+    """Refuse what the catalog cannot hold (SQLite would not enforce the column length)."""
+    limit = AlertRule._meta.get_field("alertname").max_length or 200
+    for event in events:
+        if len(event.alertname) > limit:
+            raise PayloadError(f"alertname is longer than {limit} characters: {event.alertname!r}")
 
 
 def _attach_to_open(events: Sequence[AlertEvent]) -> list[AlertEvent]:

@@ -13,7 +13,7 @@ import logging
 import time
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -48,26 +48,35 @@ def webhook(request: HttpRequest, source: str) -> JsonResponse:
         return _error(404, f"Unknown source {source!r}; use one of {', '.join(SOURCES)}.")
     if request.method != "POST":
         return _error(405, "Use POST.", Allow="POST")
+    response, delivery = _receive(request, spec)
+    delivery_recorded.send(
+        sender=Delivery, delivery=delivery, duration_seconds=time.perf_counter() - started
+    )
+    return response
+
+
+def _receive(request: HttpRequest, spec: SourceSpec) -> tuple[JsonResponse, Delivery]:
+    """Authenticate, then ingest. Refusals before the body is read are not stored (an
+    unauthenticated sender must not fill the database) but are still reported as deliveries."""
     raw = raw_token_from_header(request.META.get("HTTP_AUTHORIZATION", ""))
     try:
         token = token_authenticate(raw) if raw else None
     except _UNAVAILABLE:
         logger.exception("token lookup failed: database unavailable")
-        return _unavailable()
+        return _unavailable(), _unsaved(spec, "", "database unavailable")
     if token is None:
         message = "Missing token." if not raw else "Invalid or revoked token."
-        return _error(401, message, **{"WWW-Authenticate": 'Bearer realm="steward"'})
+        response = _error(401, message, **{"WWW-Authenticate": 'Bearer realm="steward"'})
+        return response, _unsaved(spec, "", message)
     if not token.allows(ApiToken.Scope.INGEST):
-        return _error(403, f"This token has scope {token.scope!r}; webhooks need 'ingest'.")
+        message = f"This token has scope {token.scope!r}; webhooks need 'ingest'."
+        return _error(403, message), _unsaved(spec, "", message)
     try:
         body = request.body
     except RequestDataTooBig:
-        return _error(413, "The body is larger than the accepted maximum (10 MiB by default).")
-    response, delivery = _ingest(request, spec, body, token)
-    delivery_recorded.send(
-        sender=Delivery, delivery=delivery, duration_seconds=time.perf_counter() - started
-    )
-    return response
+        message = "The body is larger than the accepted maximum (10 MiB by default)."
+        return _error(413, message), _unsaved(spec, "", message)
+    return _ingest(request, spec, body, token)
 
 
 def _ingest(
@@ -82,18 +91,10 @@ def _ingest(
         batch = spec.adapt(payload, params=request.GET)
         result = delivery_ingest(batch=batch, body=text, content_type=content_type, token=token)
     except PayloadError as problem:
-        try:
-            delivery = delivery_reject(
-                source=spec.source,
-                body=text,
-                error=str(problem),
-                content_type=content_type,
-                token=token,
-            )
-        except _UNAVAILABLE:
-            logger.exception("could not log a rejected delivery: database unavailable")
-            return _unavailable(), _unsaved(spec, text, "database unavailable")
-        return _error(problem.status, str(problem)), delivery
+        return _reject(spec, text, content_type, token, str(problem), problem.status)
+    except DataError as problem:
+        # A value the database cannot hold (e.g. an over-long label): retrying cannot help.
+        return _reject(spec, text, content_type, token, f"A value does not fit: {problem}", 422)
     except _UNAVAILABLE:
         logger.exception("ingest failed: database unavailable")
         return _unavailable(), _unsaved(spec, text, "database unavailable")
@@ -102,6 +103,19 @@ def _ingest(
         logger.exception("ingest failed")
         return _unavailable(), _unsaved(spec, text, "database error")
     return JsonResponse(result.as_json()), result.delivery
+
+
+def _reject(
+    spec: SourceSpec, text: str, content_type: str, token: ApiToken, error: str, status: int
+) -> tuple[JsonResponse, Delivery]:
+    try:
+        delivery = delivery_reject(
+            source=spec.source, body=text, error=error, content_type=content_type, token=token
+        )
+    except _UNAVAILABLE:
+        logger.exception("could not log a rejected delivery: database unavailable")
+        return _unavailable(), _unsaved(spec, text, "database unavailable")
+    return _error(status, error), delivery
 
 
 def _parse(content_type: str, body: bytes) -> object:

@@ -10,7 +10,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from django.db import OperationalError
+from django.db import DataError, OperationalError
 from django.test import Client, override_settings
 
 from alerts.models import ApiToken, Delivery, Episode
@@ -189,3 +189,29 @@ def test_delivery_recorded_is_sent_for_accepted_and_rejected(post: Post) -> None
         delivery_recorded.disconnect(listener)
     assert [outcome for outcome, _ in recorded] == ["accepted", "rejected"]
     assert all(duration >= 0 for _, duration in recorded)
+
+
+def test_overlong_alertname_is_422_on_every_database(post: Post) -> None:
+    payload = copy.deepcopy(capture()[0])
+    payload["alerts"][0]["labels"]["alertname"] = "A" * 201
+    _rejected(post, payload, 422, "alertname is longer than 200")
+
+
+def test_value_the_database_cannot_hold_is_422_not_retried(post: Post) -> None:
+    with mock.patch("alerts.ingest._upsert", side_effect=DataError("value too long")):
+        _rejected(post, capture()[0], 422, "value too long")
+
+
+def test_refused_tokens_are_reported_but_not_stored(client: Client, db: None) -> None:
+    recorded: list[Delivery] = []
+
+    def listener(**kwargs: Any) -> None:
+        recorded.append(kwargs["delivery"])
+
+    delivery_recorded.connect(listener)
+    try:
+        client.post(URL, data=capture()[0], content_type="application/json")
+    finally:
+        delivery_recorded.disconnect(listener)
+    assert [(d.pk, d.outcome, d.error) for d in recorded] == [(None, "rejected", "Missing token.")]
+    assert Delivery.objects.count() == 0
