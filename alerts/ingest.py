@@ -29,11 +29,11 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar, cast
 
-from django.db import connection, models, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from alerts.episode_upsert import chunks, episodes_upsert
 from alerts.integrations.payload import PayloadError
 from alerts.models import AlertRule, ApiToken, Delivery, Episode, Severity
 from alerts.selectors import rule_resolve, rules_by_alertname
@@ -41,10 +41,7 @@ from alerts.signals import episodes_changed
 from alerts.weeks import week_of
 from fleet.models import AISystem
 
-# Rows per INSERT/SELECT statement: well under SQLite's and PostgreSQL's parameter limits.
-_CHUNK = 500
 _GENERATOR_URL_MAX = 2000
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +138,7 @@ def delivery_ingest(
             _row(event, rules[event.fingerprint, event.starts_at], systems, batch, delivery, now)
             for event in events
         ]
-        _upsert(rows)
+        episodes_upsert(rows)
         _touch_rules(events, rules)
         if result.weeks:
             weeks = sorted(result.weeks)
@@ -288,7 +285,7 @@ def _systems_for(events: Sequence[AlertEvent]) -> dict[str, int]:
 def _existing(events: Sequence[AlertEvent]) -> dict[tuple[str, datetime], datetime | None]:
     """ends_at of the episodes that already exist for these events, by (fingerprint, start)."""
     found: dict[tuple[str, datetime], datetime | None] = {}
-    for chunk in _chunks(events):
+    for chunk in chunks(events):
         rows = Episode.objects.filter(
             fingerprint__in={event.fingerprint for event in chunk},
             starts_at__in={event.starts_at for event in chunk},
@@ -356,61 +353,6 @@ def _row(
     }
 
 
-_COLUMNS = (
-    "rule_id",
-    "fingerprint",
-    "labels",
-    "annotations",
-    "starts_at",
-    "ends_at",
-    "source",
-    "system_id",
-    "generator_url",
-    "first_delivery_id",
-    "last_notified_at",
-    "notification_count",
-    "created_at",
-    "updated_at",
-)
-
-
-def _upsert(rows: Sequence[dict[str, object]]) -> None:
-    """INSERT … ON CONFLICT (fingerprint, starts_at) DO UPDATE, valid on SQLite and PostgreSQL.
-
-    The conflict branch only moves ends_at from null to a time (or to an earlier time), bumps
-    the counters and refreshes the annotations: no statement ever reopens an episode.
-    """
-    if not rows:
-        return
-    qn = connection.ops.quote_name
-    table = qn(Episode._meta.db_table)
-    fields = [cast("models.Field[Any, Any]", Episode._meta.get_field(name)) for name in _COLUMNS]
-    columns = ", ".join(qn(f.column) for f in fields)
-    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    ends = f"{table}.{qn('ends_at')}"
-    conflict = (
-        f" ON CONFLICT ({qn('fingerprint')}, {qn('starts_at')}) DO UPDATE SET "
-        f"{qn('ends_at')} = CASE WHEN {ends} IS NULL THEN excluded.{qn('ends_at')} "
-        f"WHEN excluded.{qn('ends_at')} IS NOT NULL AND excluded.{qn('ends_at')} < {ends} "
-        f"THEN excluded.{qn('ends_at')} ELSE {ends} END, "
-        f"{qn('annotations')} = excluded.{qn('annotations')}, "
-        f"{qn('notification_count')} = {table}.{qn('notification_count')} + 1, "
-        f"{qn('last_notified_at')} = excluded.{qn('last_notified_at')}, "
-        f"{qn('updated_at')} = excluded.{qn('updated_at')}"
-    )
-    with connection.cursor() as cursor:
-        for chunk in _chunks(rows):
-            params: list[Any] = []
-            for row in chunk:
-                params.extend(
-                    f.get_db_prep_save(row[name], connection)
-                    for name, f in zip(_COLUMNS, fields, strict=True)
-                )
-            values = ", ".join([placeholder] * len(chunk))
-            sql = f"INSERT INTO {table} ({columns}) VALUES {values}{conflict}"  # noqa: S608
-            cursor.execute(sql, params)
-
-
 def _touch_rules(
     events: Sequence[AlertEvent], rules: dict[tuple[str, datetime], AlertRule]
 ) -> None:
@@ -429,8 +371,3 @@ def _touch_rules(
             last_fired_at=starts_at
         )
         rule.last_fired_at = starts_at
-
-
-def _chunks(items: Sequence[_T]) -> Iterable[Sequence[_T]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]

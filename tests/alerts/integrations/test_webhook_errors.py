@@ -198,7 +198,7 @@ def test_overlong_alertname_is_422_on_every_database(post: Post) -> None:
 
 
 def test_value_the_database_cannot_hold_is_422_not_retried(post: Post) -> None:
-    with mock.patch("alerts.ingest._upsert", side_effect=DataError("value too long")):
+    with mock.patch("alerts.ingest.episodes_upsert", side_effect=DataError("value too long")):
         _rejected(post, capture()[0], 422, "value too long")
 
 
