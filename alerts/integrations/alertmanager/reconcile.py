@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import requests
 from django.db import transaction
@@ -24,28 +24,36 @@ class ReconcileResult:
     closed: int
 
 
-def active_fingerprints(alertmanager_url: str, *, timeout: float = 10) -> set[str]:
-    """Fingerprints of every alert Alertmanager holds (silenced and inhibited included)."""
+def active_alerts(alertmanager_url: str, *, timeout: float = 10) -> dict[str, datetime]:
+    """Fingerprint → startsAt of every alert Alertmanager holds (silenced, inhibited too)."""
     response = requests.get(
         f"{alertmanager_url.rstrip('/')}/api/v2/alerts",
         params={"active": "true", "silenced": "true", "inhibited": "true"},
         timeout=timeout,
     )
     response.raise_for_status()
-    return {alert["fingerprint"] for alert in response.json()}
+    return {
+        alert["fingerprint"]: datetime.fromisoformat(alert["startsAt"]).astimezone(UTC)
+        for alert in response.json()
+    }
 
 
 def episodes_reconcile(*, alertmanager_url: str, now: datetime | None = None) -> ReconcileResult:
-    listed = active_fingerprints(alertmanager_url)
+    listed = active_alerts(alertmanager_url)
     now = now or timezone.now()
     with transaction.atomic():
-        stale = list(
+        candidates = (
             Episode.objects.open()
             .filter(source=Source.PROMETHEUS, last_notified_at__lt=now - GRACE)
-            .exclude(fingerprint__in=listed)
             .select_for_update()
-            .values_list("pk", "starts_at")
+            .values_list("pk", "fingerprint", "starts_at")
         )
+        # Gone from Alertmanager, or replaced there by a newer firing of the same alert.
+        stale = [
+            (pk, starts_at)
+            for pk, fp, starts_at in candidates
+            if fp not in listed or starts_at < listed[fp]
+        ]
         if stale:
             Episode.objects.filter(pk__in=[pk for pk, _ in stale]).update(
                 ends_at=now, updated_at=now

@@ -94,9 +94,9 @@ def test_backfill_command_reports(db: None) -> None:
     assert "episodes inserted" in out.getvalue()
 
 
-def _am_alerts(fingerprints: list[str]) -> mock.Mock:
+def _am_alerts(fingerprints: list[str], starts: str = "2026-11-25T22:34:23.772Z") -> mock.Mock:
     response = mock.Mock()
-    response.json.return_value = [{"fingerprint": fp} for fp in fingerprints]
+    response.json.return_value = [{"fingerprint": fp, "startsAt": starts} for fp in fingerprints]
     response.raise_for_status.return_value = None
     return response
 
@@ -114,6 +114,17 @@ def test_reconcile_closes_open_episodes_alertmanager_no_longer_lists(post: Post)
     assert (result.listed, result.closed) == (1, 1)
     assert Episode.objects.get(fingerprint=FRAUD["fingerprint"]).ends_at == later
     assert Episode.objects.get(fingerprint=still).is_firing
+
+
+def test_reconcile_closes_an_episode_replaced_by_a_newer_firing(post: Post) -> None:
+    post("alertmanager", capture()[0])
+    later = datetime.now(UTC) + timedelta(hours=1)
+    fingerprints = [a["fingerprint"] for a in capture()[0]["alerts"]]
+    with mock.patch(
+        "alerts.integrations.alertmanager.reconcile.requests.get",
+        return_value=_am_alerts(fingerprints, starts="2026-11-25T23:00:00Z"),
+    ):
+        assert episodes_reconcile(alertmanager_url="http://am.invalid", now=later).closed == 2
 
 
 def test_reconcile_leaves_recently_notified_episodes(post: Post) -> None:
