@@ -64,6 +64,7 @@ class DeliveryAdmin(_ReadOnly):
     list_display = [
         "id",
         "source",
+        "integration",
         "outcome",
         "received_at",
         "alerts_count",
