@@ -38,5 +38,8 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+bench-ingest: install
+	$(BIN)/python bench/ingest.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3

@@ -187,6 +187,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 }
 # Workers log through LOGGING below (JSON with request ids) instead of Celery's own setup.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+if ALERTMANAGER_URL:
+    # Close episodes whose resolve was lost (alerts/integrations/alertmanager/reconcile.py).
+    CELERY_BEAT_SCHEDULE["alertmanager-reconcile"] = {
+        "task": "alerts.alertmanager.reconcile",
+        "schedule": env_int("STEWARD_RECONCILE_SECONDS", 300, minimum=10),
+    }
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

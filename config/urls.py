@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("review/", include("alerts.review.urls")),
     path("", include("ops.urls")),
+    path("api/v1/integrations/", include("alerts.integrations.urls")),
     path("", include("fleet.urls")),
     path("", include("runbooks.urls")),
     path("", include("fleet.slo_urls")),

@@ -39,6 +39,7 @@ class Delivery(models.Model):
     opened_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
     closed_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
     truncated_alerts = models.PositiveIntegerField(default=0)
 
     class Meta:

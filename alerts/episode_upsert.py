@@ -1,0 +1,74 @@
+"""The one statement that writes a delivery's episodes, portable to SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar, cast
+
+from django.db import connection, models
+
+from alerts.models import Episode
+
+# Rows per INSERT/SELECT statement: well under SQLite's and PostgreSQL's parameter limits.
+CHUNK = 500
+_T = TypeVar("_T")
+
+
+_COLUMNS = (
+    "rule_id",
+    "fingerprint",
+    "labels",
+    "annotations",
+    "starts_at",
+    "ends_at",
+    "source",
+    "system_id",
+    "generator_url",
+    "first_delivery_id",
+    "last_notified_at",
+    "notification_count",
+    "created_at",
+    "updated_at",
+)
+
+
+def episodes_upsert(rows: Sequence[dict[str, object]]) -> None:
+    """INSERT … ON CONFLICT (fingerprint, starts_at) DO UPDATE, valid on SQLite and PostgreSQL.
+
+    The conflict branch only moves ends_at from null to a time (or to an earlier time), bumps
+    the counters and refreshes the annotations: no statement ever reopens an episode.
+    """
+    if not rows:
+        return
+    qn = connection.ops.quote_name
+    table = qn(Episode._meta.db_table)
+    fields = [cast("models.Field[Any, Any]", Episode._meta.get_field(name)) for name in _COLUMNS]
+    columns = ", ".join(qn(f.column) for f in fields)
+    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    ends = f"{table}.{qn('ends_at')}"
+    conflict = (
+        f" ON CONFLICT ({qn('fingerprint')}, {qn('starts_at')}) DO UPDATE SET "
+        f"{qn('ends_at')} = CASE WHEN {ends} IS NULL THEN excluded.{qn('ends_at')} "
+        f"WHEN excluded.{qn('ends_at')} IS NOT NULL AND excluded.{qn('ends_at')} < {ends} "
+        f"THEN excluded.{qn('ends_at')} ELSE {ends} END, "
+        f"{qn('annotations')} = excluded.{qn('annotations')}, "
+        f"{qn('notification_count')} = {table}.{qn('notification_count')} + 1, "
+        f"{qn('last_notified_at')} = excluded.{qn('last_notified_at')}, "
+        f"{qn('updated_at')} = excluded.{qn('updated_at')}"
+    )
+    with connection.cursor() as cursor:
+        for chunk in chunks(rows):
+            params: list[Any] = []
+            for row in chunk:
+                params.extend(
+                    f.get_db_prep_save(row[name], connection)
+                    for name, f in zip(_COLUMNS, fields, strict=True)
+                )
+            values = ", ".join([placeholder] * len(chunk))
+            sql = f"INSERT INTO {table} ({columns}) VALUES {values}{conflict}"  # noqa: S608
+            cursor.execute(sql, params)
+
+
+def chunks(items: Sequence[_T]) -> Iterable[Sequence[_T]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
