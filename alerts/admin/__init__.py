@@ -1,0 +1,3 @@
+"""Admin registrations of the alerts app, one module per concern."""
+
+from alerts.admin import lint  # noqa: F401
