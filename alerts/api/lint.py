@@ -93,6 +93,13 @@ class RuleLintView(APIView):
         parameters=[
             OpenApiParameter("output", str, enum=["json", "text", "github"], required=False),
             OpenApiParameter("forecast", bool, required=False),
+            OpenApiParameter(
+                "filename",
+                str,
+                required=False,
+                description="Name reported for a raw-body file (default `body`), so that "
+                "annotations point at the file in the repository.",
+            ),
         ],
         request={
             "application/yaml": OpenApiTypes.STR,
@@ -137,4 +144,4 @@ class RuleLintView(APIView):
             raise serializers.ValidationError(
                 "Send a rule file as the body (application/yaml) or as multipart files."
             )
-        return [("body", body)]
+        return [(request.query_params.get("filename") or "body", body)]
