@@ -47,3 +47,14 @@ def catalog_docs(
             destroy=extend_schema(description=f"Delete a {noun}. {write_rule}"),
         )
     return extend_schema_view(**actions)
+
+
+def allow_blank_formats(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Postprocessing hook: optional URL and e-mail fields are "" when unset, which
+    `format: uri|email` would reject; describe them as plain strings that may be empty."""
+    for component in result.get("components", {}).get("schemas", {}).values():
+        for prop in component.get("properties", {}).values():
+            if prop.get("type") == "string" and prop.get("format") in ("uri", "email"):
+                kind = "URL" if prop.pop("format") == "uri" else "E-mail address"
+                prop["description"] = f"{prop.get('description', '')} {kind}, or empty.".strip()
+    return result

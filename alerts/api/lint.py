@@ -110,7 +110,10 @@ class RuleLintView(APIView):
                 "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}}},
             },
         },
-        responses={200: OpenApiTypes.OBJECT},
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "text/plain"): OpenApiTypes.STR,
+        },
         examples=[
             OpenApiExample("A rule file", value=EXAMPLE_FILE, request_only=True, media_type="application/yaml"),
             OpenApiExample("A failing report", value=EXAMPLE_REPORT, response_only=True),

@@ -87,7 +87,7 @@ class AlertRuleSerializer(serializers.ModelSerializer[AlertRule]):
 
 class EpisodeSerializer(serializers.ModelSerializer[Episode]):
     alertname = serializers.CharField(source="rule.alertname", read_only=True)
-    system = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    system = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     state = serializers.SerializerMethodField()
 
     class Meta:
@@ -115,7 +115,9 @@ class EpisodeSerializer(serializers.ModelSerializer[Episode]):
 
 class RuleWeekSerializer(serializers.ModelSerializer[RuleWeek]):
     alertname = serializers.CharField(source="rule.alertname", read_only=True)
-    team = serializers.SlugRelatedField(source="rule.owner_team", slug_field="slug", read_only=True)
+    team = serializers.SlugRelatedField(
+        source="rule.owner_team", slug_field="slug", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = RuleWeek
@@ -143,7 +145,9 @@ class RuleWeekSerializer(serializers.ModelSerializer[RuleWeek]):
 
 class RuleFlagSerializer(serializers.ModelSerializer[RuleFlag]):
     alertname = serializers.CharField(source="rule.alertname", read_only=True)
-    team = serializers.SlugRelatedField(source="rule.owner_team", slug_field="slug", read_only=True)
+    team = serializers.SlugRelatedField(
+        source="rule.owner_team", slug_field="slug", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = RuleFlag
@@ -162,9 +166,9 @@ class RuleFlagSerializer(serializers.ModelSerializer[RuleFlag]):
 
 class DecisionSerializer(serializers.ModelSerializer[Decision]):
     alertname = serializers.CharField(source="rule.alertname", read_only=True)
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    reassign_to = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    reassign_to = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
 
     class Meta:
         model = Decision
@@ -187,7 +191,7 @@ class DecisionSerializer(serializers.ModelSerializer[Decision]):
 
 
 class ReviewSerializer(serializers.ModelSerializer[Review]):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     attendees = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
     decisions = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
