@@ -109,7 +109,9 @@ def parse_duration(text: str) -> timedelta | None:
     match = _DURATION.match(text.strip())
     if not text.strip() or match is None:
         return None
-    seconds = sum(int(n) * unit for n, unit in zip(match.groups(), _DURATION_UNITS) if n)
+    seconds = sum(
+        int(n) * unit for n, unit in zip(match.groups(), _DURATION_UNITS, strict=True) if n
+    )
     return timedelta(seconds=seconds)
 
 
@@ -326,7 +328,8 @@ def _check_alert(entry: AlertEntry, catalog: _Catalog) -> Iterable[tuple[str, in
         yield (
             LintCheck.OWNER,
             rule.line,
-            f"No owner: add a `team` label with a Steward team slug, or register {entry.alert} in the catalog with an owner team.",
+            f"No owner: add a `team` label with a Steward team slug, or register "
+            f"{entry.alert} in the catalog with an owner team.",
         )
     allowed = ", ".join(Severity.values)
     severity = labels.get("severity", "")
@@ -367,7 +370,8 @@ def _check_alert(entry: AlertEntry, catalog: _Catalog) -> Iterable[tuple[str, in
         yield (
             LintCheck.FOR,
             rule.line_of("for"),
-            f"A `{severity}` alert must hold for 2 minutes or more before it pages: set `for: 2m` or longer (now {now}).",
+            f"A `{severity}` alert must hold for 2 minutes or more before it pages: "
+            f"set `for: 2m` or longer (now {now}).",
         )
 
 
@@ -384,7 +388,8 @@ def _check_runbook(
         yield (
             LintCheck.RUNBOOK,
             line,
-            f"runbook_url {url} is not a Steward runbook; use {expected} or {settings.STEWARD_BASE_URL}/runbooks/<slug>/.",
+            f"runbook_url {url} is not a Steward runbook; use {expected} "
+            f"or {settings.STEWARD_BASE_URL}/runbooks/<slug>/.",
         )
         return
     kind, value, query = target
@@ -400,7 +405,8 @@ def _check_runbook(
             yield (
                 LintCheck.RUNBOOK,
                 line,
-                f"{value} has no runbook in the Steward catalog: register the rule and link a runbook to it.",
+                f"{value} has no runbook in the Steward catalog: register the rule and "
+                "link a runbook to it.",
             )
 
 
@@ -445,9 +451,7 @@ def lint_rule_files(
     if forecast:
         from alerts.lint_forecast import forecast_entries
 
-        forecast_entries(
-            report, collector.entries, window=forecast_window, step=forecast_step
-        )
+        forecast_entries(report, collector.entries, window=forecast_window, step=forecast_step)
     _apply_waivers(report, catalog)
     report.violations.sort(key=lambda v: (v.file, v.line, v.check))
     return report

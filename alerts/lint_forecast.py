@@ -26,9 +26,7 @@ if TYPE_CHECKING:
 MAX_POINTS = 10_000
 
 
-def count_fires(
-    series: Sequence[dict[str, Any]], *, step: float, for_seconds: float
-) -> int:
+def count_fires(series: Sequence[dict[str, Any]], *, step: float, for_seconds: float) -> int:
     """Rising edges of the `for`-adjusted firing series, summed over all result series."""
     fires = 0
     for result in series:

@@ -1,4 +1,4 @@
-""""Who owns this alert?": resolve alertname + labels to rule, team, leads, system, runbook.
+""" "Who owns this alert?": resolve alertname + labels to rule, team, leads, system, runbook.
 
 Any number of alerts costs two queries: all candidate rules (with team, system and runbook
 joined) and all memberships of the teams found. Routers and CI gates call this in bulk.
@@ -57,10 +57,8 @@ def ownership_resolve_many(alerts: Sequence[AlertQuery]) -> list[dict[str, Any]]
     now = timezone.now()
     results = []
     for alert, rule in zip(alerts, resolved, strict=True):
-        team_id = rule.owner_team_id if rule is not None else None
-        results.append(
-            _answer(alert, rule, members.get(team_id or 0, 0), leads.get(team_id or 0, []), now)
-        )
+        team_key = (rule.owner_team_id if rule is not None else None) or 0
+        results.append(_answer(alert, rule, members.get(team_key, 0), leads.get(team_key, []), now))
     return results
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -54,12 +55,15 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             message = "; ".join(_flatten(detail)) if isinstance(detail, list) else str(detail)
         response.data = error_body("invalid", message, fields)
         return response
-    code = getattr(exc, "default_code", "error")
-    if isinstance(exc, exceptions.APIException):
-        codes = exc.get_codes()
-        code = codes if isinstance(codes, str) else code
-    detail = getattr(exc, "detail", None)
-    message = str(detail) if detail is not None else str(exc) or code
+    if isinstance(exc, Http404):
+        code, message = "not_found", "Not found."
+    elif isinstance(exc, DjangoPermissionDenied):
+        code, message = "permission_denied", str(exc) or "Permission denied."
+    else:
+        codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else None
+        code = codes if isinstance(codes, str) else getattr(exc, "default_code", "error")
+        raw = getattr(exc, "detail", None)
+        message = str(raw) if raw is not None else str(exc) or code
     response.data = error_body(str(code), message)
     return response
 

@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from alerts.api import schema  # noqa: F401 (registers the token auth scheme)
 from alerts.api.catalog import (
     AlertRuleViewSet,
     DecisionViewSet,
@@ -12,7 +13,6 @@ from alerts.api.catalog import (
     RuleWeekViewSet,
     WaiverViewSet,
 )
-from alerts.api import schema  # noqa: F401 (registers the token auth scheme)
 from alerts.api.lint import RuleLintView
 from alerts.api.ownership import OwnershipView
 from fleet.api.views import AISystemViewSet, MembershipViewSet, TeamViewSet

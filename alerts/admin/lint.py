@@ -18,5 +18,5 @@ class WaiverAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def save_model(self, request: HttpRequest, obj: Waiver, form: Any, change: bool) -> None:
         # Whoever grants the waiver in the admin is its approver unless one was chosen.
         if obj.approver_id is None and request.user.is_authenticated:
-            obj.approver = request.user  # type: ignore[assignment]
+            obj.approver = request.user
         super().save_model(request, obj, form, change)

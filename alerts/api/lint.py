@@ -32,7 +32,11 @@ class RuleFileParser(BaseParser):
 
 
 def _yaml_parser(media: str) -> type[RuleFileParser]:
-    return type(f"RuleFileParser_{media.replace('/', '_').replace('-', '_')}", (RuleFileParser,), {"media_type": media})
+    return type(
+        f"RuleFileParser_{media.replace('/', '_').replace('-', '_')}",
+        (RuleFileParser,),
+        {"media_type": media},
+    )
 
 
 EXAMPLE_FILE = """groups:
@@ -107,7 +111,9 @@ class RuleLintView(APIView):
             "text/plain": OpenApiTypes.STR,
             "multipart/form-data": {
                 "type": "object",
-                "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                "properties": {
+                    "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                },
             },
         },
         responses={
@@ -115,7 +121,9 @@ class RuleLintView(APIView):
             (200, "text/plain"): OpenApiTypes.STR,
         },
         examples=[
-            OpenApiExample("A rule file", value=EXAMPLE_FILE, request_only=True, media_type="application/yaml"),
+            OpenApiExample(
+                "A rule file", value=EXAMPLE_FILE, request_only=True, media_type="application/yaml"
+            ),
             OpenApiExample("A failing report", value=EXAMPLE_REPORT, response_only=True),
         ],
     )
@@ -140,7 +148,9 @@ class RuleLintView(APIView):
                 try:
                     files.append((upload.name or "upload", upload.read().decode("utf-8")))
                 except UnicodeDecodeError as error:
-                    raise serializers.ValidationError({"file": [f"{upload.name} is not UTF-8 text."]}) from error
+                    raise serializers.ValidationError(
+                        {"file": [f"{upload.name} is not UTF-8 text."]}
+                    ) from error
             return files
         body = request.data.get("body", "") if isinstance(request.data, dict) else ""
         if not body.strip():

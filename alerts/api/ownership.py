@@ -14,7 +14,7 @@ from fleet.api.permissions import ReadScope
 
 MAX_BATCH = 5000
 
-OWNED_EXAMPLE = {
+OWNED_EXAMPLE: dict[str, Any] = {
     "alertname": "ModelLatencyHigh",
     "labels": {"model": "fraud-scorer", "env": "prod"},
     "status": "owned",
@@ -46,7 +46,7 @@ OWNED_EXAMPLE = {
     "runbook_slug": "fraud-scorer-latency",
     "stale": False,
 }
-UNCATALOGUED_EXAMPLE = {
+UNCATALOGUED_EXAMPLE: dict[str, Any] = {
     "alertname": "SomethingNew",
     "labels": {},
     "status": "uncatalogued",
@@ -58,6 +58,7 @@ UNCATALOGUED_EXAMPLE = {
     "runbook_slug": None,
     "stale": None,
 }
+
 
 class _Rule(serializers.Serializer[Any]):
     id = serializers.IntegerField()
@@ -89,7 +90,7 @@ class BatchItemSerializer(serializers.Serializer[Any]):
 
 
 class BatchSerializer(serializers.Serializer[Any]):
-    alerts = BatchItemSerializer(many=True, max_length=MAX_BATCH, allow_empty=True)
+    alerts = serializers.ListField(child=BatchItemSerializer(), max_length=MAX_BATCH)
 
 
 class OwnershipView(APIView):

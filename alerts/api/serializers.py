@@ -22,13 +22,13 @@ from runbooks.models import Runbook
 
 
 class AlertRuleSerializer(serializers.ModelSerializer[AlertRule]):
-    owner_team = serializers.SlugRelatedField(
+    owner_team: serializers.RelatedField[Any, Any, Any] = serializers.SlugRelatedField(
         slug_field="slug", queryset=Team.objects.all(), allow_null=True, required=False
     )
-    system = serializers.SlugRelatedField(
+    system: serializers.RelatedField[Any, Any, Any] = serializers.SlugRelatedField(
         slug_field="slug", queryset=AISystem.objects.all(), allow_null=True, required=False
     )
-    runbook = serializers.SlugRelatedField(
+    runbook: serializers.RelatedField[Any, Any, Any] = serializers.SlugRelatedField(
         slug_field="slug", queryset=Runbook.objects.all(), allow_null=True, required=False
     )
 
@@ -87,7 +87,9 @@ class AlertRuleSerializer(serializers.ModelSerializer[AlertRule]):
 
 class EpisodeSerializer(serializers.ModelSerializer[Episode]):
     alertname = serializers.CharField(source="rule.alertname", read_only=True)
-    system = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    system: serializers.RelatedField[Any, Any, Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
     state = serializers.SerializerMethodField()
 
     class Meta:
@@ -115,7 +117,7 @@ class EpisodeSerializer(serializers.ModelSerializer[Episode]):
 
 class RuleWeekSerializer(serializers.ModelSerializer[RuleWeek]):
     alertname = serializers.CharField(source="rule.alertname", read_only=True)
-    team = serializers.SlugRelatedField(
+    team: serializers.RelatedField[Any, Any, Any] = serializers.SlugRelatedField(
         source="rule.owner_team", slug_field="slug", read_only=True, allow_null=True
     )
 
@@ -145,7 +147,7 @@ class RuleWeekSerializer(serializers.ModelSerializer[RuleWeek]):
 
 class RuleFlagSerializer(serializers.ModelSerializer[RuleFlag]):
     alertname = serializers.CharField(source="rule.alertname", read_only=True)
-    team = serializers.SlugRelatedField(
+    team: serializers.RelatedField[Any, Any, Any] = serializers.SlugRelatedField(
         source="rule.owner_team", slug_field="slug", read_only=True, allow_null=True
     )
 
@@ -166,9 +168,15 @@ class RuleFlagSerializer(serializers.ModelSerializer[RuleFlag]):
 
 class DecisionSerializer(serializers.ModelSerializer[Decision]):
     alertname = serializers.CharField(source="rule.alertname", read_only=True)
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
-    reassign_to = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    owner: serializers.RelatedField[Any, Any, Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    decided_by: serializers.RelatedField[Any, Any, Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    reassign_to: serializers.RelatedField[Any, Any, Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Decision
@@ -191,9 +199,15 @@ class DecisionSerializer(serializers.ModelSerializer[Decision]):
 
 
 class ReviewSerializer(serializers.ModelSerializer[Review]):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
-    attendees = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
-    decisions = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    team: serializers.RelatedField[Any, Any, Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
+    attendees: serializers.RelatedField[Any, Any, Any] = serializers.SlugRelatedField(
+        slug_field="username", many=True, read_only=True
+    )
+    decisions: serializers.RelatedField[Any, Any, Any] = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True
+    )
 
     class Meta:
         model = Review
@@ -213,7 +227,7 @@ class ReviewSerializer(serializers.ModelSerializer[Review]):
 
 class WaiverSerializer(serializers.ModelSerializer[Waiver]):
     check = serializers.ChoiceField(source="lint_check", choices=LintCheck.choices)
-    approver = serializers.SlugRelatedField(
+    approver: serializers.RelatedField[Any, Any, Any] = serializers.SlugRelatedField(
         slug_field="username",
         queryset=User.objects.all(),
         required=False,

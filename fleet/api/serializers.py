@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import User
 from rest_framework import serializers
 
@@ -42,7 +44,7 @@ class MembershipSerializer(serializers.ModelSerializer[Membership]):
         model = Membership
         fields = ["id", "team", "user", "role", "joined_at"]
 
-    def validate(self, attrs: dict[str, object]) -> dict[str, object]:
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         team = attrs.get("team", getattr(self.instance, "team", None))
         user = attrs.get("user", getattr(self.instance, "user", None))
         duplicate = Membership.objects.filter(team=team, user=user)

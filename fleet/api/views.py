@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Prefetch, QuerySet
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
 
@@ -39,7 +39,8 @@ class TeamViewSet(OwnedModelViewSet):
     ordering_fields = ["name", "slug", "created_at"]
 
     def get_queryset(self) -> QuerySet[Team]:
-        return Team.objects.prefetch_related("memberships__user")
+        members = Membership.objects.select_related("user")
+        return Team.objects.prefetch_related(Prefetch("memberships", queryset=members))
 
     def team_id_of(self, obj: Any) -> int | None:
         return obj.pk  # type: ignore[no-any-return]
@@ -61,9 +62,7 @@ def can_manage_members(user: Any, team_id: int | None) -> bool:
         return True
     if getattr(user, "token", None) is not None or team_id is None:
         return False
-    return Membership.objects.filter(
-        user=user, team_id=team_id, role=Membership.Role.LEAD
-    ).exists()
+    return Membership.objects.filter(user=user, team_id=team_id, role=Membership.Role.LEAD).exists()
 
 
 class MembershipAccess(CatalogAccess):

@@ -66,7 +66,9 @@ def test_multipart_with_several_files(client: Client) -> None:
 def test_plain_text_outputs(client: Client, output: str, start: str) -> None:
     body = (RULES / "bad.yml").read_text()
     response = client.post(
-        f"/api/v1/rules/lint/?output={output}&filename=rules/bad.yml", body, content_type="application/yaml"
+        f"/api/v1/rules/lint/?output={output}&filename=rules/bad.yml",
+        body,
+        content_type="application/yaml",
     )
     assert response["Content-Type"].startswith("text/plain")
     assert response.content.decode().startswith(start)

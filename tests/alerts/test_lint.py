@@ -145,9 +145,7 @@ def test_waiving_every_violation_passes_and_expired_waiver_fails_again(
             },
         )
     assert lint_rule_files([("bad.yml", text)]).ok
-    Waiver.objects.filter(alertname="Typo").update(
-        expires_at=timezone.now() - timedelta(days=1)
-    )
+    Waiver.objects.filter(alertname="Typo").update(expires_at=timezone.now() - timedelta(days=1))
     again = lint_rule_files([("bad.yml", text)])
     assert not again.ok
     failing = [v for v in again.violations if v.status == "error"]
@@ -160,7 +158,14 @@ def test_json_output(catalog: None) -> None:
     assert data["ok"] is False
     assert data["errors"] == len(data["violations"]) == 12
     assert set(data["violations"][0]) == {
-        "file", "line", "group", "alert", "check", "message", "status", "waiver"
+        "file",
+        "line",
+        "group",
+        "alert",
+        "check",
+        "message",
+        "status",
+        "waiver",
     }
 
 

@@ -20,7 +20,6 @@ from alerts.models import AlertRule, Episode
 from fleet.models import AISystem, Team
 from runbooks.models import Runbook
 from tests import schemathesis_compat
-from tests.api_helpers import token_client
 
 schemathesis_compat.install()
 
