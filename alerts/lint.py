@@ -268,6 +268,9 @@ class _Catalog:
             if target is not None:
                 kind, value = target[0], target[1]
                 (names if kind == "for" else slugs).add(value)
+        # YAML can spell NUL ("\0"); such names match nothing and PostgreSQL refuses them.
+        names = {name for name in names if "\x00" not in name}
+        slugs = {slug for slug in slugs if "\x00" not in slug}
         waivers: dict[tuple[str, str], list[Waiver]] = {}
         for waiver in Waiver.objects.filter(alertname__in=names).select_related("approver"):
             waivers.setdefault((waiver.alertname, waiver.lint_check), []).append(waiver)

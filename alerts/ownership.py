@@ -41,7 +41,8 @@ def _status(rule: AlertRule | None, members: int) -> str:
 
 def ownership_resolve_many(alerts: Sequence[AlertQuery]) -> list[dict[str, Any]]:
     """One ownership answer per alert, in order; two queries whatever the number of alerts."""
-    candidates = rules_by_alertname(alert.alertname for alert in alerts)
+    # A name with NUL cannot be in the database (and PostgreSQL refuses to compare it).
+    candidates = rules_by_alertname(a.alertname for a in alerts if "\x00" not in a.alertname)
     resolved = [rule_resolve(candidates.get(a.alertname, ()), a.labels) for a in alerts]
     team_ids = {rule.owner_team_id for rule in resolved if rule and rule.owner_team_id}
     members: dict[int, int] = defaultdict(int)

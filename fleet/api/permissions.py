@@ -15,11 +15,23 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import permissions
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from alerts.models import ApiToken
 from fleet.access import can_edit_team_object, is_fleet_admin
+
+
+def reject_nul_characters(request: Request) -> None:
+    """NUL can never be stored (PostgreSQL refuses it in text and JSON): answer 400 up front
+    instead of letting a lookup fail in the database with a 500."""
+    raw = request._request
+    if "\x00" in raw.path or "%00" in raw.META.get("QUERY_STRING", ""):
+        raise ValidationError("NUL characters are not allowed in the URL.")
+    if raw.content_type != "multipart/form-data" and raw.method in ("POST", "PUT", "PATCH"):
+        if b"\x00" in raw.body or b"\\u0000" in raw.body:
+            raise ValidationError("NUL characters are not allowed in the body.")
 
 
 def request_token(request: Request) -> ApiToken | None:
@@ -39,6 +51,7 @@ class CatalogAccess(permissions.BasePermission):
         user = request.user
         if user is None or not user.is_authenticated:
             return False
+        reject_nul_characters(request)
         token = request_token(request)
         if token is None:
             return True
@@ -79,5 +92,6 @@ class ReadScope(CatalogAccess):
         user = request.user
         if user is None or not user.is_authenticated:
             return False
+        reject_nul_characters(request)
         token = request_token(request)
         return token is None or token.allows(ApiToken.Scope.READ)

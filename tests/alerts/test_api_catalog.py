@@ -215,3 +215,32 @@ def test_waiver_defaults_approver_to_the_caller(db: None) -> None:
     )
     assert orphan.status_code == 400
     assert "approver" in orphan.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", "/api/v1/ownership/?alertname=A%00B", None),
+        ("get", "/api/v1/systems/a%00b/", None),
+        ("post", "/api/v1/systems/", '{"slug": "s", "name": "n", "owner_team": "a\\u0000"}'),
+        ("post", "/api/v1/ownership/", '{"alerts": [{"alertname": "a\\u0000"}]}'),
+    ],
+)
+def test_nul_characters_are_a_400_on_every_database(
+    team: Team, method: str, path: str, body: str | None
+) -> None:
+    client = token_client("write")
+    if body is None:
+        response = client.get(path)
+    else:
+        response = client.post(path, body, content_type="application/json")
+    assert response.status_code == 400
+    assert "NUL" in response.json()["error"]["message"]
+    assert client.get("/api/v1/teams/").status_code == 200  # the connection is still usable
+
+
+def test_lint_with_nul_in_names_does_not_break_the_database(team: Team) -> None:
+    text = 'groups:\n- name: g\n  rules:\n  - alert: "A\\0"\n    expr: up\n'
+    response = token_client("read").post("/api/v1/rules/lint/", text, content_type="text/yaml")
+    assert response.status_code == 200
+    assert response.json()["ok"] is False
