@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import QueryDict
 from rest_framework import permissions
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -23,15 +24,26 @@ from alerts.models import ApiToken
 from fleet.access import can_edit_team_object, is_fleet_admin
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, QueryDict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.lists())
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 def reject_nul_characters(request: Request) -> None:
     """NUL can never be stored (PostgreSQL refuses it in text and JSON): answer 400 up front
     instead of letting a lookup fail in the database with a 500."""
     raw = request._request
-    if "\x00" in raw.path or "%00" in raw.META.get("QUERY_STRING", ""):
+    if "\x00" in raw.path or _has_nul(request.query_params):
         raise ValidationError("NUL characters are not allowed in the URL.")
-    if raw.content_type != "multipart/form-data" and raw.method in ("POST", "PUT", "PATCH"):
-        if b"\x00" in raw.body or b"\\u0000" in raw.body:
-            raise ValidationError("NUL characters are not allowed in the body.")
+    if raw.method in ("POST", "PUT", "PATCH") and _has_nul(request.data):
+        raise ValidationError("NUL characters are not allowed in the body.")
 
 
 def request_token(request: Request) -> ApiToken | None:
