@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class AlertsConfig(AppConfig):
     name = "alerts"
     verbose_name = "Alerts"
+
+    def ready(self) -> None:
+        # Catalog changes invalidate cached ownership answers (api branch).
+        from alerts import ownership_cache  # noqa: F401

@@ -1,11 +1,14 @@
 """ "Who owns this alert?": resolve alertname + labels to rule, team, leads, system, runbook.
 
-Any number of alerts costs two queries: all candidate rules (with team, system and runbook
-joined) and all memberships of the teams found. Routers and CI gates call this in bulk.
+Any number of alerts costs at most two queries: all candidate rules (with team, system and
+runbook joined) and all memberships of the teams found. What they return is cached per
+alertname (alerts.ownership_cache), so a router asking again costs no query. Routers and CI
+gates call this in bulk.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -13,11 +16,15 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from alerts.models import AlertRule
+from alerts.ownership_cache import OWNERSHIP_CACHE_SECONDS, ownership_cache_version, sha1_hex
 from alerts.selectors import rule_resolve, rules_by_alertname
 from fleet.models import Membership
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,12 +46,21 @@ def _status(rule: AlertRule | None, members: int) -> str:
     return "owned" if rule.owner_team_id is not None and members > 0 else "unowned"
 
 
-def ownership_resolve_many(alerts: Sequence[AlertQuery]) -> list[dict[str, Any]]:
-    """One ownership answer per alert, in order; two queries whatever the number of alerts."""
+@dataclass
+class _Snapshot:
+    """What the answers for one alertname need from the database (cached as one entry)."""
+
+    rules: list[AlertRule]
+    members: dict[int, int]
+    leads: dict[int, list[dict[str, str]]]
+
+
+def _load(names: set[str]) -> dict[str, _Snapshot]:
+    """Two queries for any number of alertnames."""
     # A name with NUL cannot be in the database (and PostgreSQL refuses to compare it).
-    candidates = rules_by_alertname(a.alertname for a in alerts if "\x00" not in a.alertname)
-    resolved = [rule_resolve(candidates.get(a.alertname, ()), a.labels) for a in alerts]
-    team_ids = {rule.owner_team_id for rule in resolved if rule and rule.owner_team_id}
+    candidates = rules_by_alertname(name for name in names if "\x00" not in name)
+    team_ids = {rule.owner_team_id for rules in candidates.values() for rule in rules}
+    team_ids.discard(None)
     members: dict[int, int] = defaultdict(int)
     leads: dict[int, list[dict[str, str]]] = defaultdict(list)
     if team_ids:
@@ -55,11 +71,60 @@ def ownership_resolve_many(alerts: Sequence[AlertQuery]) -> list[dict[str, Any]]
             if role == Membership.Role.LEAD:
                 name = f"{first} {last}".strip() or username
                 leads[team_id].append({"username": username, "name": name})
+    snapshots = {}
+    for name in names:
+        rules = candidates.get(name, [])
+        teams = {rule.owner_team_id for rule in rules if rule.owner_team_id is not None}
+        snapshots[name] = _Snapshot(
+            rules=rules,
+            members={t: members[t] for t in teams if t in members},
+            leads={t: leads[t] for t in teams if t in leads},
+        )
+    return snapshots
+
+
+def _snapshots(names: set[str]) -> dict[str, _Snapshot]:
+    """Cached per alertname; any catalog change bumps the version (alerts.ownership_cache)."""
+    try:
+        version = ownership_cache_version()
+        keys = {f"steward:ownership:{version}:{sha1_hex(name)}": name for name in names}
+        found = cache.get_many(list(keys))
+    except Exception:  # noqa: BLE001 (a cache outage must not stop ownership answers)
+        logger.warning("Ownership cache unavailable; reading the database", exc_info=True)
+        return _load(names)
+    snapshots = {keys[key]: value for key, value in found.items()}
+    missing = names - snapshots.keys()
+    if missing:
+        loaded = _load(missing)
+        try:
+            cache.set_many(
+                {key: loaded[name] for key, name in keys.items() if name in loaded},
+                timeout=OWNERSHIP_CACHE_SECONDS,
+            )
+        except Exception:  # noqa: BLE001
+            logger.warning("Ownership cache unavailable for writing", exc_info=True)
+        snapshots.update(loaded)
+    return snapshots
+
+
+def ownership_resolve_many(alerts: Sequence[AlertQuery]) -> list[dict[str, Any]]:
+    """One ownership answer per alert, in order; at most two queries whatever the number."""
+    snapshots = _snapshots({alert.alertname for alert in alerts})
     now = timezone.now()
     results = []
-    for alert, rule in zip(alerts, resolved, strict=True):
+    for alert in alerts:
+        snapshot = snapshots[alert.alertname]
+        rule = rule_resolve(snapshot.rules, alert.labels)
         team_key = (rule.owner_team_id if rule is not None else None) or 0
-        results.append(_answer(alert, rule, members.get(team_key, 0), leads.get(team_key, []), now))
+        results.append(
+            _answer(
+                alert,
+                rule,
+                snapshot.members.get(team_key, 0),
+                snapshot.leads.get(team_key, []),
+                now,
+            )
+        )
     return results
 
 

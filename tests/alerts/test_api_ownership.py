@@ -158,3 +158,36 @@ def test_batch_rejects_malformed_items(read_client: Client, db: None) -> None:
     )
     assert response.status_code == 400
     assert "alerts" in response.json()["error"]["fields"]
+
+
+def test_cached_answer_follows_catalog_changes(
+    read_client: Client, catalog: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
+    path = "/api/v1/ownership/?alertname=ModelLatencyHigh&model=fraud-scorer"
+    assert read_client.get(path).json()["status"] == "owned"
+    with django_assert_max_num_queries(1):  # the token; the answer comes from the cache
+        assert read_client.get(path).json()["team"]["slug"] == "fraud-ml"
+    other = Team.objects.create(slug="search", name="Search")
+    writer = token_client("write")
+    response = writer.patch(
+        f"/api/v1/alert-rules/{catalog['specific'].pk}/",
+        {"owner_team": "search"},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    body = read_client.get(path).json()
+    assert body["team"]["slug"] == other.slug
+    assert body["status"] == "unowned"  # Search has no members yet
+
+
+def test_cache_outage_falls_back_to_the_database(
+    read_client: Client, catalog: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.cache import cache
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(cache, "get_many", broken)
+    body = read_client.get("/api/v1/ownership/?alertname=ModelLatencyHigh&model=fraud-scorer")
+    assert body.json()["status"] == "owned"
