@@ -11,16 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 from prometheus_api_client import PrometheusConnect
 
+from alerts.lint_types import AlertEntry, LintReport, Status, Violation
 from alerts.models import LintCheck
-
-if TYPE_CHECKING:
-    from alerts.lint import AlertEntry, LintReport
 
 # Prometheus refuses more than 11,000 points per series; stay under it.
 MAX_POINTS = 10_000
@@ -63,8 +61,6 @@ def forecast_entries(
     step: int | None = None,
 ) -> None:
     """Add one forecast per alert to the report, and a warning when it fires too often."""
-    from alerts.lint import Status, Violation
-
     if not settings.PROMETHEUS_URL:
         raise ValueError("Forecasting needs PROMETHEUS_URL.")
     prometheus = PrometheusConnect(url=settings.PROMETHEUS_URL, disable_ssl=True)

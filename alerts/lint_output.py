@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from alerts.lint import LintReport, Status
+from alerts.lint_types import LintReport, Status
 
 FORMATS = ("text", "json", "github")
 
