@@ -8,3 +8,4 @@ class AlertsConfig(AppConfig):
     def ready(self) -> None:
         # Catalog changes invalidate cached ownership answers (api branch).
         from alerts import ownership_cache  # noqa: F401
+        from alerts.api import auth_cache  # noqa: F401

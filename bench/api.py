@@ -212,6 +212,7 @@ def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen[by
         ],
         cwd=ROOT,
         env=env,
+        stderr=subprocess.DEVNULL,  # Django logs every 401 of the baseline run
     )
     return process
 

@@ -5,10 +5,12 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from alerts.api.auth_cache import CachedBearerTokenAuthentication
 from alerts.ownership import AlertQuery, ownership_resolve_many
 from fleet.api.permissions import ReadScope
 
@@ -94,6 +96,8 @@ class BatchSerializer(serializers.Serializer[Any]):
 
 
 class OwnershipView(APIView):
+    # The hot path: cached token lookups (see alerts.api.auth_cache for the trade-off).
+    authentication_classes = [CachedBearerTokenAuthentication, SessionAuthentication]
     permission_classes = [ReadScope]
 
     @extend_schema(

@@ -191,3 +191,25 @@ def test_cache_outage_falls_back_to_the_database(
     monkeypatch.setattr(cache, "get_many", broken)
     body = read_client.get("/api/v1/ownership/?alertname=ModelLatencyHigh&model=fraud-scorer")
     assert body.json()["status"] == "owned"
+
+
+def test_revoked_token_is_refused_at_once_despite_the_token_cache(team: Team) -> None:
+    from alerts.models import ApiToken
+    from alerts.tokens import token_create, token_revoke
+
+    token, raw = token_create(name="router", scope="read")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert client.get("/api/v1/ownership/?alertname=X").status_code == 200
+    token_revoke(token=ApiToken.objects.get(pk=token.pk))
+    response = client.get("/api/v1/ownership/?alertname=X")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
+
+
+def test_warm_lookup_needs_no_query(
+    read_client: Client, catalog: Any, django_assert_num_queries: Any
+) -> None:
+    path = "/api/v1/ownership/?alertname=ModelLatencyHigh&model=fraud-scorer"
+    read_client.get(path)
+    with django_assert_num_queries(0):
+        assert read_client.get(path).json()["status"] == "owned"
