@@ -19,3 +19,10 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-unty
             "`write` for changes, `ingest` for alert webhooks only. HTTP basic auth with the "
             "token as password also works.",
         }
+
+
+class CachedBearerTokenScheme(BearerTokenScheme):
+    """The same token on the ownership endpoint, whose lookup is cached (auth_cache)."""
+
+    target_class = "alerts.api.auth_cache.CachedBearerTokenAuthentication"
+    name = "tokenAuthCached"

@@ -132,3 +132,9 @@ def test_docs_are_served_offline(db: None) -> None:
     assert all(not url.startswith(("http:", "https:", "//")) for url in urls), urls
     assert "cdn" not in html.lower()
     assert "/static/drf_spectacular_sidecar/" in html
+
+
+def test_schema_generates_without_warnings(db: None, tmp_path: Any) -> None:
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yml"))
