@@ -21,7 +21,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-unty
         }
 
 
-class CachedBearerTokenScheme(BearerTokenScheme):
+class CachedBearerTokenScheme(BearerTokenScheme):  # type: ignore[no-untyped-call]
     """The same token on the ownership endpoint, whose lookup is cached (auth_cache)."""
 
     target_class = "alerts.api.auth_cache.CachedBearerTokenAuthentication"
