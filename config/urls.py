@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -9,8 +10,15 @@ urlpatterns = [
     path("review/", include("alerts.review.urls")),
     path("", include("ops.urls")),
     path("api/v1/integrations/", include("alerts.integrations.urls")),
+    path("api/v1/", include("config.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("fleet.urls")),
     path("", include("runbooks.urls")),
     path("", include("fleet.slo_urls")),
     path("api/v1/", include("fleet.api_slo_urls")),
 ]
+
+# JSON error bodies under /api/ (config.api_errors), Django's pages elsewhere.
+handler404 = "config.api_errors.not_found"
+handler500 = "config.api_errors.server_failure"

@@ -9,6 +9,7 @@ from alerts.models.catalog import (
     matchers_key,
 )
 from alerts.models.ingest import Delivery, Engagement, Episode, Feedback
+from alerts.models.lint import LintCheck, Waiver
 from alerts.models.noise import CoFiring, Evaluation, Flag, RuleFlag, RuleWeek
 from alerts.models.review import Decision, Review
 from alerts.models.tokens import ApiToken, Integration
@@ -27,10 +28,12 @@ __all__ = [
     "Flag",
     "Integration",
     "Layer",
+    "LintCheck",
     "Review",
     "RuleFlag",
     "RuleWeek",
     "Severity",
     "Source",
+    "Waiver",
     "matchers_key",
 ]

@@ -1,0 +1,282 @@
+"""Catalog and history endpoints of the alerts app: rules (writable), episodes, weekly
+statistics, flags, reviews and decisions (read-only), and lint waivers."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import QuerySet
+from rest_framework import viewsets
+
+from alerts.api.serializers import (
+    AlertRuleSerializer,
+    DecisionSerializer,
+    EpisodeSerializer,
+    ReviewSerializer,
+    RuleFlagSerializer,
+    RuleWeekSerializer,
+    WaiverSerializer,
+)
+from alerts.models import AlertRule, Decision, Episode, Review, RuleFlag, RuleWeek, Waiver
+from config.api_docs import catalog_docs
+from fleet.api.base import OwnedModelViewSet
+from fleet.api.permissions import FleetAdminWrites, ReadOnlyCatalogAccess
+
+
+class AlertRuleFilter(django_filters.FilterSet):
+    owner_team = django_filters.CharFilter(field_name="owner_team__slug")
+    system = django_filters.CharFilter(field_name="system__slug")
+    runbook = django_filters.CharFilter(field_name="runbook__slug")
+
+    class Meta:
+        model = AlertRule
+        fields = [
+            "alertname",
+            "owner_team",
+            "system",
+            "runbook",
+            "severity",
+            "layer",
+            "status",
+            "source",
+            "catalogued",
+        ]
+
+
+@catalog_docs(
+    "alert rule",
+    {
+        "id": 7,
+        "alertname": "ModelLatencyHigh",
+        "matchers": {"model": "fraud-scorer"},
+        "severity": "page",
+        "layer": "infra",
+        "owner_team": "fraud-ml",
+        "system": "fraud-scorer",
+        "runbook": "fraud-scorer-latency",
+        "status": "active",
+        "expression": "histogram_quantile(0.99, rate(latency_bucket[5m])) > 0.3",
+        "for_duration": "00:05:00",
+        "summary": "p99 latency above 300 ms",
+    },
+    note="The runbook and system a rule points to must belong to a team the caller may edit.",
+)
+class AlertRuleViewSet(OwnedModelViewSet):
+    serializer_class = AlertRuleSerializer
+    filterset_class = AlertRuleFilter
+    related_owned = ("runbook", "system")
+    ordering_fields = ["alertname", "severity", "layer", "status", "last_fired_at", "created_at"]
+    queryset = AlertRule.objects.select_related("owner_team", "system", "runbook")
+
+
+class EpisodeFilter(django_filters.FilterSet):
+    alertname = django_filters.CharFilter(field_name="rule__alertname")
+    system = django_filters.CharFilter(field_name="system__slug")
+    since = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
+    state = django_filters.ChoiceFilter(
+        choices=[("open", "Open (firing)"), ("resolved", "Resolved")], method="filter_state"
+    )
+
+    class Meta:
+        model = Episode
+        fields = ["rule", "alertname", "system", "since", "until", "state", "source"]
+
+    def filter_state(self, queryset: QuerySet[Episode], name: str, value: str) -> QuerySet[Episode]:
+        return queryset.filter(ends_at__isnull=value == "open")
+
+
+@catalog_docs(
+    "episode",
+    {
+        "id": 101,
+        "rule": 7,
+        "alertname": "ModelLatencyHigh",
+        "fingerprint": "3f1c2a9b8d7e6f50",
+        "labels": {"alertname": "ModelLatencyHigh", "model": "fraud-scorer"},
+        "starts_at": "2026-11-20T03:12:00Z",
+        "ends_at": None,
+        "state": "open",
+        "source": "prometheus",
+        "system": "fraud-scorer",
+    },
+    writable=False,
+    note="Read-only: episodes come from the ingest webhooks. Filters: rule, alertname, system, "
+    "since/until (on starts_at), state=open|resolved, source.",
+)
+class EpisodeViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    serializer_class = EpisodeSerializer
+    permission_classes = [ReadOnlyCatalogAccess]
+    filterset_class = EpisodeFilter
+    ordering_fields = ["starts_at", "ends_at", "notification_count"]
+    queryset = Episode.objects.select_related("rule", "system")
+
+
+class WeeklyFilter(django_filters.FilterSet):
+    team = django_filters.CharFilter(field_name="rule__owner_team__slug")
+    alertname = django_filters.CharFilter(field_name="rule__alertname")
+
+
+class RuleWeekFilter(WeeklyFilter):
+    class Meta:
+        model = RuleWeek
+        fields = ["week", "team", "rule", "alertname"]
+
+
+@catalog_docs(
+    "weekly rule statistic",
+    {
+        "id": 3,
+        "rule": 7,
+        "alertname": "ModelLatencyHigh",
+        "team": "fraud-ml",
+        "week": "2026-W47",
+        "fires": 31,
+        "flaps": 4,
+        "engaged_ratio": 0.1,
+        "interruptions_sleep": 3,
+    },
+    writable=False,
+    note="Read-only, computed by the noise evaluation. Filters: week (e.g. 2026-W47), team.",
+)
+class RuleWeekViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    serializer_class = RuleWeekSerializer
+    permission_classes = [ReadOnlyCatalogAccess]
+    filterset_class = RuleWeekFilter
+    ordering_fields = ["week", "fires", "firing_seconds", "flaps"]
+    queryset = RuleWeek.objects.select_related("rule__owner_team")
+
+
+class RuleFlagFilter(WeeklyFilter):
+    class Meta:
+        model = RuleFlag
+        fields = ["week", "team", "rule", "alertname", "flag"]
+
+
+@catalog_docs(
+    "flag",
+    {
+        "id": 9,
+        "rule": 7,
+        "alertname": "ModelLatencyHigh",
+        "team": "fraud-ml",
+        "week": "2026-W47",
+        "flag": "noisy",
+        "evidence": {"fires": 47, "median_4w": 15},
+        "message": "Fired 47 times, 3.1x its 4-week median of 15.",
+    },
+    writable=False,
+    note="Read-only, raised by the noise evaluation. Filters: week, team, flag.",
+)
+class RuleFlagViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    serializer_class = RuleFlagSerializer
+    permission_classes = [ReadOnlyCatalogAccess]
+    filterset_class = RuleFlagFilter
+    ordering_fields = ["week", "flag", "created_at"]
+    queryset = RuleFlag.objects.select_related("rule__owner_team")
+
+
+class ReviewFilter(django_filters.FilterSet):
+    team = django_filters.CharFilter(field_name="team__slug")
+
+    class Meta:
+        model = Review
+        fields = ["week", "team"]
+
+
+REVIEW_NOTE = (
+    "Read-only here: decisions are recorded on the weekly review page (`/review/<week>/`), "
+    "where recording one also applies its side effects (mute, reassign, prune)."
+)
+
+
+@catalog_docs(
+    "review",
+    {
+        "id": 2,
+        "week": "2026-W47",
+        "team": "fraud-ml",
+        "attendees": ["alice", "bob"],
+        "notes": "",
+        "started_at": "2026-11-23T10:00:00Z",
+        "closed_at": None,
+        "decisions": [5, 6],
+    },
+    writable=False,
+    note=REVIEW_NOTE,
+)
+class ReviewViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    serializer_class = ReviewSerializer
+    permission_classes = [ReadOnlyCatalogAccess]
+    filterset_class = ReviewFilter
+    ordering_fields = ["week", "created_at"]
+    queryset = Review.objects.select_related("team").prefetch_related("attendees", "decisions")
+
+
+class DecisionFilter(django_filters.FilterSet):
+    team = django_filters.CharFilter(field_name="rule__owner_team__slug")
+    open = django_filters.BooleanFilter(field_name="done_at", lookup_expr="isnull")
+
+    class Meta:
+        model = Decision
+        fields = ["week", "team", "rule", "review", "kind", "open"]
+
+
+@catalog_docs(
+    "review decision",
+    {
+        "id": 5,
+        "review": 2,
+        "week": "2026-W47",
+        "rule": 7,
+        "alertname": "ModelLatencyHigh",
+        "kind": "tune",
+        "note": "Raise the threshold to 400 ms.",
+        "owner": "alice",
+        "due_date": "2026-11-30",
+        "done_at": None,
+    },
+    writable=False,
+    note=REVIEW_NOTE,
+)
+class DecisionViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    serializer_class = DecisionSerializer
+    permission_classes = [ReadOnlyCatalogAccess]
+    filterset_class = DecisionFilter
+    ordering_fields = ["decided_at", "week", "due_date"]
+    queryset = Decision.objects.select_related("rule", "owner", "decided_by", "reassign_to")
+
+
+class WaiverFilter(django_filters.FilterSet):
+    check = django_filters.CharFilter(field_name="lint_check")
+    active = django_filters.BooleanFilter(method="filter_active")
+
+    class Meta:
+        model = Waiver
+        fields = ["alertname", "check", "active"]
+
+    def filter_active(self, queryset: QuerySet[Waiver], name: str, value: bool) -> QuerySet[Waiver]:
+        active = Waiver.objects.active().values("pk")
+        return queryset.filter(pk__in=active) if value else queryset.exclude(pk__in=active)
+
+
+@catalog_docs(
+    "lint waiver",
+    {
+        "id": 1,
+        "alertname": "FeatureDriftHigh",
+        "check": "runbook_url",
+        "reason": "Runbook being written this sprint (JIRA ML-42).",
+        "approver": "alice",
+        "expires_at": "2026-12-31T00:00:00Z",
+        "active": True,
+    },
+    write_rule="Needs staff or a fleet-wide write token: a waiver lets an alert past the gate.",
+    note="An active waiver turns a lint violation of that alert and check into `waived`; once "
+    "it expires the violation fails again.",
+)
+class WaiverViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
+    serializer_class = WaiverSerializer
+    permission_classes = [FleetAdminWrites]
+    filterset_class = WaiverFilter
+    ordering_fields = ["alertname", "expires_at", "created_at"]
+    queryset = Waiver.objects.select_related("approver")

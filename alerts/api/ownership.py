@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from alerts.api.auth_cache import CachedBearerTokenAuthentication
+from alerts.ownership import AlertQuery, ownership_resolve_many
+from fleet.api.permissions import ReadScope
+
+MAX_BATCH = 5000
+
+OWNED_EXAMPLE: dict[str, Any] = {
+    "alertname": "ModelLatencyHigh",
+    "labels": {"model": "fraud-scorer", "env": "prod"},
+    "status": "owned",
+    "rule": {
+        "id": 7,
+        "alertname": "ModelLatencyHigh",
+        "matchers": {"model": "fraud-scorer"},
+        "severity": "page",
+        "layer": "infra",
+        "status": "active",
+    },
+    "team": {
+        "slug": "fraud-ml",
+        "name": "Fraud ML",
+        "chat_channel": "#fraud-ml-oncall",
+        "email": "fraud-ml@example.com",
+        "escalation_url": "https://pager.example.com/policies/fraud-ml",
+        "timezone": "Europe/Berlin",
+    },
+    "leads": [{"username": "alice", "name": "Alice Martin"}],
+    "system": {
+        "slug": "fraud-scorer",
+        "name": "Fraud scorer",
+        "kind": "model",
+        "environment": "prod",
+        "tier": "critical",
+    },
+    "runbook_url": "https://steward.example.com/runbooks/for/ModelLatencyHigh/?env=prod&model=fraud-scorer",
+    "runbook_slug": "fraud-scorer-latency",
+    "stale": False,
+}
+UNCATALOGUED_EXAMPLE: dict[str, Any] = {
+    "alertname": "SomethingNew",
+    "labels": {},
+    "status": "uncatalogued",
+    "rule": None,
+    "team": None,
+    "leads": [],
+    "system": None,
+    "runbook_url": "https://steward.example.com/runbooks/for/SomethingNew/",
+    "runbook_slug": None,
+    "stale": None,
+}
+
+
+class _Rule(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    alertname = serializers.CharField()
+    matchers = serializers.DictField(child=serializers.CharField())
+    severity = serializers.CharField()
+    layer = serializers.CharField()
+    status = serializers.CharField()
+
+
+class OwnershipSerializer(serializers.Serializer[Any]):
+    """Output of the ownership check (documentation only: built by alerts.ownership)."""
+
+    alertname = serializers.CharField()
+    labels = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    status = serializers.ChoiceField(choices=["owned", "unowned", "uncatalogued"])
+    rule = _Rule(allow_null=True)
+    team = serializers.DictField(allow_null=True)
+    leads = serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
+    system = serializers.DictField(allow_null=True)
+    runbook_url = serializers.URLField()
+    runbook_slug = serializers.CharField(allow_null=True)
+    stale = serializers.BooleanField(allow_null=True)
+
+
+class BatchItemSerializer(serializers.Serializer[Any]):
+    alertname = serializers.CharField(max_length=200)
+    labels = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+
+
+class BatchSerializer(serializers.Serializer[Any]):
+    alerts = serializers.ListField(child=BatchItemSerializer(), max_length=MAX_BATCH)
+
+
+class OwnershipView(APIView):
+    # The hot path: cached token lookups (see alerts.api.auth_cache for the trade-off).
+    authentication_classes = [CachedBearerTokenAuthentication, SessionAuthentication]
+    permission_classes = [ReadScope]
+
+    @extend_schema(
+        operation_id="ownership_lookup",
+        summary="Who owns this alert?",
+        description=(
+            "Resolves an alert (its alertname plus label values as query parameters) to the "
+            "most specific catalog rule, and answers with the owner team and its contacts, "
+            "leads, system, the on-call runbook URL and whether the runbook is stale. An "
+            "unknown alertname answers 200 with status `uncatalogued`. Needs a `read` token "
+            "(or `write`) or a logged-in user."
+        ),
+        parameters=[
+            OpenApiParameter("alertname", str, required=True, description="The alert's name."),
+            OpenApiParameter(
+                "labels",
+                OpenApiTypes.OBJECT,
+                style="form",
+                explode=True,
+                required=False,
+                description="Any other query parameter is a label, e.g. `model=fraud-scorer`.",
+            ),
+        ],
+        responses={200: OwnershipSerializer},
+        examples=[
+            OpenApiExample("Owned", value=OWNED_EXAMPLE, response_only=True),
+            OpenApiExample("Uncatalogued", value=UNCATALOGUED_EXAMPLE, response_only=True),
+        ],
+    )
+    def get(self, request: Request) -> Response:
+        labels = {key: request.query_params[key] for key in request.query_params}
+        alertname = labels.pop("alertname", "").strip()
+        if not alertname:
+            raise serializers.ValidationError({"alertname": ["This query parameter is required."]})
+        return Response(ownership_resolve_many([AlertQuery(alertname, labels)])[0])
+
+    @extend_schema(
+        operation_id="ownership_batch",
+        summary="Who owns these alerts? (batch)",
+        description=(
+            f"The same answer for up to {MAX_BATCH} alerts at once, in the order given, with a "
+            "constant number of database queries. Needs a `read` token (or `write`) or a "
+            "logged-in user."
+        ),
+        request=BatchSerializer,
+        responses={
+            200: inline_serializer(
+                "OwnershipBatchResult", {"results": OwnershipSerializer(many=True)}
+            )
+        },
+        examples=[
+            OpenApiExample(
+                "Two alerts",
+                value={
+                    "alerts": [
+                        {"alertname": "ModelLatencyHigh", "labels": {"model": "fraud-scorer"}},
+                        {"alertname": "SomethingNew", "labels": {}},
+                    ]
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Answers",
+                value={"results": [OWNED_EXAMPLE, UNCATALOGUED_EXAMPLE]},
+                response_only=True,
+            ),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        batch = BatchSerializer(data=request.data)
+        batch.is_valid(raise_exception=True)
+        queries = [
+            AlertQuery(item["alertname"], item.get("labels") or {})
+            for item in batch.validated_data["alerts"]
+        ]
+        return Response({"results": ownership_resolve_many(queries)})

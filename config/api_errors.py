@@ -1,0 +1,82 @@
+"""One error body for the whole API: `{"error": {"code", "message", "fields"}}`.
+
+DRF's own exceptions (401, 403, 404, 405, 415, validation…), Django's Http404 and
+PermissionDenied, unexpected exceptions under /api/ and unknown /api/ URLs all answer in this
+shape, so a client needs one parser.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found, server_error
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def _flatten(detail: Any) -> Any:
+    """ErrorDetail trees → plain lists of strings (nested serializers keep their nesting)."""
+    if isinstance(detail, dict):
+        return {key: _flatten(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_flatten(item) for item in detail]
+    return str(detail)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    response = exception_handler(exc, context)
+    if response is None:
+        # Not an API exception: log it and answer a JSON 500 instead of Django's HTML page.
+        logger.exception("Unhandled API error", exc_info=exc)
+        return Response(
+            error_body("server_error", "Internal server error."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail
+        if isinstance(detail, dict):
+            fields = _flatten(detail)
+            non_field = fields.pop("non_field_errors", None)
+            message = "; ".join(non_field) if non_field else "Invalid input."
+            if non_field:
+                fields["non_field_errors"] = non_field
+        else:
+            fields = {}
+            message = "; ".join(_flatten(detail)) if isinstance(detail, list) else str(detail)
+        response.data = error_body("invalid", message, fields)
+        return response
+    if isinstance(exc, Http404):
+        code, message = "not_found", "Not found."
+    elif isinstance(exc, DjangoPermissionDenied):
+        code, message = "permission_denied", str(exc) or "Permission denied."
+    else:
+        codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else None
+        code = codes if isinstance(codes, str) else getattr(exc, "default_code", "error")
+        raw = getattr(exc, "detail", None)
+        message = str(raw) if raw is not None else str(exc) or code
+    response.data = error_body(str(code), message)
+    return response
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: JSON under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", "Not found."), status=404)
+    return page_not_found(request, exception)
+
+
+def server_failure(request: HttpRequest) -> HttpResponse:
+    """handler500: JSON under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("server_error", "Internal server error."), status=500)
+    return server_error(request)

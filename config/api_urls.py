@@ -1,0 +1,41 @@
+"""Routes of the REST API, included at /api/v1/ (the ingest webhooks add theirs here too)."""
+
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from alerts.api import schema  # noqa: F401 (registers the token auth scheme)
+from alerts.api.catalog import (
+    AlertRuleViewSet,
+    DecisionViewSet,
+    EpisodeViewSet,
+    ReviewViewSet,
+    RuleFlagViewSet,
+    RuleWeekViewSet,
+    WaiverViewSet,
+)
+from alerts.api.lint import RuleLintView
+from alerts.api.ownership import OwnershipView
+from fleet.api.views import AISystemViewSet, MembershipViewSet, TeamViewSet
+from runbooks.api.views import RunbookViewSet
+
+router = DefaultRouter()
+router.include_root_view = False
+router.register("teams", TeamViewSet, basename="team")
+router.register("memberships", MembershipViewSet, basename="membership")
+router.register("systems", AISystemViewSet, basename="system")
+router.register("alert-rules", AlertRuleViewSet, basename="alert-rule")
+router.register("runbooks", RunbookViewSet, basename="runbook")
+router.register("episodes", EpisodeViewSet, basename="episode")
+router.register("rule-weeks", RuleWeekViewSet, basename="rule-week")
+router.register("flags", RuleFlagViewSet, basename="flag")
+router.register("reviews", ReviewViewSet, basename="review")
+router.register("decisions", DecisionViewSet, basename="decision")
+router.register("waivers", WaiverViewSet, basename="waiver")
+
+app_name = "api"
+
+urlpatterns = [
+    path("ownership/", OwnershipView.as_view(), name="ownership"),
+    path("rules/lint/", RuleLintView.as_view(), name="rules-lint"),
+    *router.urls,
+]
