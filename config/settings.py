@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_float, env_int, env_list, env_str
@@ -151,7 +152,18 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A task unacknowledged for this long is redelivered; it must exceed the longest task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900)}
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Noise evaluation (alerts/tasks.py): the running week every hour, and last week once more
+    # on Monday morning so that late resolves and feedback land before the weekly review.
+    "evaluate-current-week": {
+        "task": "steward.evaluate_current_week",
+        "schedule": crontab(minute=5),
+    },
+    "evaluate-previous-week": {
+        "task": "steward.evaluate_previous_week",
+        "schedule": crontab(minute=0, hour=6, day_of_week="mon"),
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -200,6 +212,8 @@ STEWARD_DUPLICATE_MIN_EPISODES = env_int("STEWARD_DUPLICATE_MIN_EPISODES", 5, mi
 STEWARD_LONG_MUTED_DAYS = env_int("STEWARD_LONG_MUTED_DAYS", 60, minimum=1)
 STEWARD_SILENT_DAYS = env_int("STEWARD_SILENT_DAYS", 90, minimum=1)
 STEWARD_RUNBOOK_REVIEW_DAYS = env_int("STEWARD_RUNBOOK_REVIEW_DAYS", 90, minimum=1)
+# A burst of deliveries for a week makes one re-evaluation this many seconds after the first.
+STEWARD_EVALUATION_DEBOUNCE_SECONDS = env_int("STEWARD_EVALUATION_DEBOUNCE_SECONDS", 60, minimum=0)
 
 LOGGING = {
     "version": 1,
