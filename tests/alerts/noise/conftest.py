@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.models import AlertRule, Episode
+from alerts.models import AlertRule, Episode, RuleFlag, RuleWeek
+from alerts.noise.evaluation import week_evaluate
 from fleet.models import Team
 
 # 2026-W47: Monday 16 November 2026 00:00 UTC to Monday 23 November.
@@ -57,3 +58,13 @@ def make_rule(db: None) -> Callable[..., AlertRule]:
 @pytest.fixture
 def utc_team(db: None) -> Team:
     return Team.objects.create(slug="utc", name="UTC team", timezone="UTC")
+
+
+def evaluate(week: str = WEEK, now: datetime = AFTER_WEEK) -> dict[int, RuleWeek]:
+    """Run the evaluation and return the week's statistics by rule id."""
+    week_evaluate(week=week, now=now)
+    return {row.rule_id: row for row in RuleWeek.objects.filter(week=week)}
+
+
+def flags_of(rule: AlertRule, week: str = WEEK) -> dict[str, RuleFlag]:
+    return {flag.flag: flag for flag in RuleFlag.objects.filter(rule=rule, week=week)}
