@@ -53,8 +53,8 @@ WITH a AS (
 b AS (
   SELECT {columns} FROM {episode} e WHERE e.starts_at >= %(b_start)s AND e.starts_at < %(b_end)s
 ),
-ab AS (SELECT a.*, a.s_ms / %(w)s AS bucket FROM a),
-bb AS (SELECT b.*, b.s_ms / %(w)s AS bucket FROM b),
+ab AS MATERIALIZED (SELECT a.*, a.s_ms / %(w)s AS bucket FROM a),
+bb AS MATERIALIZED (SELECT b.*, b.s_ms / %(w)s AS bucket FROM b),
 shifts(k) AS (VALUES (-1), (0), (1)),
 pairs AS (
   SELECT DISTINCT ab.id AS aid, ab.rule_id AS r, bb.rule_id AS o
