@@ -40,7 +40,7 @@ def sparkline(
         '<svg class="sparkline" role="img" width="{}" height="{}" viewBox="0 0 {} {}">'
         "<title>{}: {}</title>"
         '<polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{}"/>'
-        '<circle cx="{:.1f}" cy="{:.1f}" r="2.5" fill="currentColor"/></svg>',
+        '<circle cx="{}" cy="{}" r="2.5" fill="currentColor"/></svg>',
         width,
         height,
         width,
@@ -48,8 +48,8 @@ def sparkline(
         title,
         numbers,
         path,
-        last_x,
-        last_y,
+        f"{last_x:.1f}",
+        f"{last_y:.1f}",
     )
 
 
@@ -65,24 +65,25 @@ def bar_chart(
     slot = width / len(rows)
     bars = format_html_join(
         "",
-        '<g><title>{}: {:g}</title><rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" '
+        # format_html escapes every argument into a string first, so numbers are formatted here.
+        '<g><title>{}: {}</title><rect x="{}" y="{}" width="{}" height="{}" '
         'fill="currentColor" opacity="0.75"/>'
-        '<text x="{:.1f}" y="{}" font-size="10" text-anchor="middle">{}</text>'
-        '<text x="{:.1f}" y="{:.1f}" font-size="10" text-anchor="middle">{:g}</text></g>',
+        '<text x="{}" y="{}" font-size="10" text-anchor="middle">{}</text>'
+        '<text x="{}" y="{}" font-size="10" text-anchor="middle">{}</text></g>',
         (
             (
                 name,
-                value,
-                i * slot + slot * 0.15,
-                pad_top + (1 - value / top) * (height - pad_top - pad_bottom),
-                slot * 0.7,
-                (value / top) * (height - pad_top - pad_bottom),
-                i * slot + slot / 2,
+                f"{value:g}",
+                f"{i * slot + slot * 0.15:.1f}",
+                f"{pad_top + (1 - value / top) * (height - pad_top - pad_bottom):.1f}",
+                f"{slot * 0.7:.1f}",
+                f"{(value / top) * (height - pad_top - pad_bottom):.1f}",
+                f"{i * slot + slot / 2:.1f}",
                 height - 10,
                 name,
-                i * slot + slot / 2,
-                pad_top - 4 + (1 - value / top) * (height - pad_top - pad_bottom),
-                value,
+                f"{i * slot + slot / 2:.1f}",
+                f"{pad_top - 4 + (1 - value / top) * (height - pad_top - pad_bottom):.1f}",
+                f"{value:g}",
             )
             for i, (name, value) in enumerate(rows)
         ),
