@@ -32,12 +32,25 @@ def _minutes(rng: random.Random, low: int, high: int) -> timedelta:
     return timedelta(minutes=rng.randint(low, high))
 
 
+def _span(first: datetime, week: int, now: datetime) -> tuple[datetime, int]:
+    """Start and length in minutes of the history's week `week`, cut an hour before `now`, so
+    that the running week shows its share of every pattern (the pages show this week's flags)."""
+    start = first + timedelta(weeks=week)
+    end = min(start + timedelta(weeks=1), now - timedelta(hours=1))
+    return start, max(int((end - start).total_seconds() // 60), 0)
+
+
+def _at(rng: random.Random, first: datetime, week: int, now: datetime) -> datetime | None:
+    start, minutes = _span(first, week, now)
+    return start + timedelta(minutes=rng.randint(0, minutes)) if minutes > 60 else None
+
+
 def _quiet(rule: AlertRule, rng: random.Random, first: datetime, now: datetime) -> list[Firing]:
     firings: list[Firing] = []
     for week in range(WEEKS):
         for _ in range(rng.randint(0, 2)):
-            start = first + timedelta(weeks=week, days=rng.randint(0, 6), hours=rng.randint(9, 16))
-            if start < now - timedelta(hours=2):
+            start = _at(rng, first, week, now)
+            if start is not None:
                 firings.append((start, start + _minutes(rng, 10, 90), "a", True, True))
     return firings
 
@@ -45,14 +58,12 @@ def _quiet(rule: AlertRule, rng: random.Random, first: datetime, now: datetime) 
 def _noisy(rule: AlertRule, rng: random.Random, first: datetime, now: datetime) -> list[Firing]:
     firings: list[Firing] = []
     for week in range(WEEKS):
-        count = 6 if week < WEEKS - 2 else 35
-        for _ in range(count):
-            start = first + timedelta(weeks=week, minutes=rng.randint(0, 7 * 24 * 60 - 60))
-            if start < now - timedelta(hours=1):
+        for _ in range(6 if week < WEEKS - 2 else 30):
+            start = _at(rng, first, week, now)
+            if start is not None:
                 engaged = rng.random() < 0.1
-                firings.append(
-                    (start, start + _minutes(rng, 8, 40), rng.choice("ab"), engaged, None)
-                )
+                end = start + _minutes(rng, 8, 40)
+                firings.append((start, end, rng.choice("abc"), engaged, None))
     return firings
 
 
@@ -60,11 +71,12 @@ def _flapping(rule: AlertRule, rng: random.Random, first: datetime, now: datetim
     firings: list[Firing] = []
     for week in range(WEEKS):
         for burst in range(2):
-            start = first + timedelta(weeks=week, days=2 * burst + 1, hours=rng.randint(8, 20))
-            for _ in range(4):
-                if start < now - timedelta(hours=1):
-                    firings.append((start, start + _minutes(rng, 6, 12), "a", burst == 0, None))
-                start += timedelta(minutes=20)
+            begin = _at(rng, first, week, now)
+            if begin is None:
+                continue
+            for refire in range(4):
+                start = begin + timedelta(minutes=20 * refire)
+                firings.append((start, start + _minutes(rng, 6, 12), "a", burst == 0, None))
     return firings
 
 
@@ -72,8 +84,8 @@ def _transient(rule: AlertRule, rng: random.Random, first: datetime, now: dateti
     firings: list[Firing] = []
     for week in range(WEEKS):
         for _ in range(9):
-            start = first + timedelta(weeks=week, minutes=rng.randint(0, 7 * 24 * 60 - 60))
-            if start < now - timedelta(hours=1):
+            start = _at(rng, first, week, now)
+            if start is not None:
                 end = start + timedelta(seconds=rng.randint(40, 240))
                 firings.append((start, end, "a", False, None))
     return firings
@@ -83,11 +95,11 @@ def _night(rule: AlertRule, rng: random.Random, first: datetime, now: datetime) 
     zone = ZoneInfo(rule.owner_team.timezone if rule.owner_team else "UTC")
     firings: list[Firing] = []
     for week in range(WEEKS):
-        for day in rng.sample(range(7), 3):
+        for day in rng.sample(range(-1, 7), 4):
             local = (first + timedelta(weeks=week, days=day)).astimezone(zone)
-            local = local.replace(hour=rng.choice([0, 2, 3, 4]), minute=rng.randint(0, 59))
+            local = local.replace(hour=rng.choice([23, 2, 3, 4]), minute=rng.randint(0, 59))
             start = local.astimezone(first.tzinfo)
-            if start < now - timedelta(hours=2):
+            if first <= start < now - timedelta(hours=2):
                 firings.append((start, start + _minutes(rng, 15, 50), "a", True, False))
     return firings
 
@@ -103,8 +115,8 @@ def _duplicate_pair(
     firings: dict[int, list[Firing]] = {leader.pk: [], follower.pk: []}
     for week in range(WEEKS):
         for _ in range(7):
-            start = first + timedelta(weeks=week, minutes=rng.randint(0, 7 * 24 * 60 - 60))
-            if start >= now - timedelta(hours=1):
+            start = _at(rng, first, week, now)
+            if start is None:
                 continue
             end = start + _minutes(rng, 10, 30)
             echo = start + timedelta(seconds=rng.randint(20, 90))
@@ -153,8 +165,9 @@ def _assign(rules: list[AlertRule], rng: random.Random) -> dict[int, Profile]:
         rule = _pick(rules, test)
         if rule is not None:
             profiles[rule.pk] = profile
-    for rule in list(rules):
-        if rng.random() < 0.7:  # most of the rest are healthy and quiet; the others silent
+    for index, rule in enumerate(rules):
+        # Most of the rest are healthy and quiet; the first and about a third are silent.
+        if index > 0 and rng.random() < 0.7:
             profiles[rule.pk] = _quiet
     return profiles
 
