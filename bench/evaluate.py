@@ -72,11 +72,11 @@ def add_episodes(count: int, rules: int, first_week: str, batch: int) -> None:
     execute(
         """
 INSERT INTO alerts_episode (rule_id, fingerprint, labels, annotations, starts_at, ends_at,
-    source, notification_count, created_at, updated_at)
+    source, generator_url, notification_count, created_at, updated_at)
 SELECT r, 'b' || r || '-' || (g %% 4) || '-' || %s, '{}', '{}', s,
        CASE WHEN random() < 0.01 THEN NULL
             ELSE s + make_interval(secs => 60 + floor(-ln(1 - random()) * 600)) END,
-       'prometheus', 1, s, s
+       'prometheus', '', 1, s, s
 FROM (
   SELECT g, %s + floor(%s * random() ^ 2)::int AS r,
          %s::timestamptz + make_interval(secs => random() * 8 * 7 * 86400) AS s
