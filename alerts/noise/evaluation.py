@@ -17,7 +17,7 @@ import os
 import time
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from alerts.models import CoFiring, Evaluation, RuleFlag, RuleWeek
@@ -97,13 +97,18 @@ def _finish(evaluation: Evaluation, clock: float) -> None:
 
 def _evaluate(*, week: str, start: datetime, end: datetime, now: datetime) -> tuple[int, int]:
     as_of = min(now, end)
-    stats = week_statistics(start=start, end=end, now=now)
-    previous = previous_weeks_fires(start=start)
-    pairs = week_cofiring(start=start, end=end)
-    facts = rule_facts(as_of=as_of)
-    evaluated = sorted(set(stats) | {pk for pk, fact in facts.items() if fact.in_catalog})
-    raised = _flags(evaluated, stats, previous, pairs, facts, as_of=as_of)
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # The week's sorts and hash aggregates (hundreds of thousands of episodes) would
+            # spill to disk with the 4 MB default; this transaction only.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '128MB'")
+        stats = week_statistics(start=start, end=end, now=now)
+        previous = previous_weeks_fires(start=start)
+        pairs = week_cofiring(start=start, end=end)
+        facts = rule_facts(as_of=as_of)
+        evaluated = sorted(set(stats) | {pk for pk, fact in facts.items() if fact.in_catalog})
+        raised = _flags(evaluated, stats, previous, pairs, facts, as_of=as_of)
         RuleWeek.objects.filter(week=week).delete()
         RuleFlag.objects.filter(week=week).delete()
         CoFiring.objects.filter(week=week).delete()
