@@ -6,12 +6,12 @@ each is compared with its `NEIGHBOURS` predecessors and successors (LAG/LEAD in 
 pass, no self-join), keeping those of another rule within the window. The work is linear in
 the week's episodes, whatever the number of rules or the density of the week.
 
-Trade-off, measured (notes/README-noise.md): comparing every episode with everything that
-started within the window is exact, but its work grows with the square of the density (each
-episode of a 125,000-episode week has ~50 such neighbours: 6M pairs, far over the time budget;
-3x the episodes made it 9x slower). Nearest starts are exact whenever fewer than `NEIGHBOURS`
-other episodes start between an episode and its twin, which holds for duplicates (they fire
-within seconds of each other) except in the densest weeks, where a duplicate can be missed.
+Trade-off: comparing every episode with everything that started within the window is exact,
+but its work grows with the square of the density: in the benchmark's 375,000-episode week each
+episode has ~150 such neighbours, and that query was cancelled after two minutes. Nearest starts
+are exact whenever fewer than `NEIGHBOURS` other episodes start between an episode and its
+twin, which holds for duplicates (they fire within seconds of each other) except in the densest
+weeks, where a duplicate can be missed.
 
 Only pairs above `STORE_MIN_RATIO` are kept: below half, co-firing is coincidence.
 """
