@@ -243,7 +243,11 @@ def catalog_flags(facts: RuleFacts, *, fires: int, as_of: datetime) -> list[Rais
                 rule_id,
                 Flag.UNCATALOGUED,
                 {"fires": fires},
-                f"fired {fires} times this week but was never registered in the catalog",
+                (
+                    f"fired {fires} times this week but was never registered in the catalog"
+                    if fires
+                    else "discovered firing but never registered in the catalog"
+                ),
             )
         )
     return raised
@@ -256,7 +260,10 @@ def _long_muted(facts: RuleFacts, *, as_of: datetime) -> RaisedFlag | None:
     evidence: dict[str, Any] = {"muted_days": days, "muted_until": None}
     if facts.muted_until is None:
         return RaisedFlag(
-            facts.rule_id, Flag.LONG_MUTED, evidence, f"muted {days} days ago with no end date"
+            facts.rule_id,
+            Flag.LONG_MUTED,
+            evidence,
+            f"muted {days} day{'' if days == 1 else 's'} ago with no end date",
         )
     if (as_of - facts.muted_at).total_seconds() > settings.STEWARD_LONG_MUTED_DAYS * 86400:
         evidence["muted_until"] = facts.muted_until.isoformat()

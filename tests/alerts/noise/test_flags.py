@@ -213,7 +213,7 @@ def test_long_muted_after_sixty_days_or_with_no_end(make_rule: Callable[..., Ale
     evaluate()
     assert flags_of(long)[Flag.LONG_MUTED].message == "muted for 61 days (limit 60)"
     assert Flag.LONG_MUTED not in flags_of(short)
-    assert flags_of(forever)[Flag.LONG_MUTED].message == "muted 1 days ago with no end date"
+    assert flags_of(forever)[Flag.LONG_MUTED].message == "muted 1 day ago with no end date"
 
 
 def test_silent_when_active_and_not_fired_in_ninety_days(
@@ -234,6 +234,7 @@ def test_silent_when_active_and_not_fired_in_ninety_days(
 
 def test_uncatalogued_and_retired_rules(make_rule: Callable[..., AlertRule]) -> None:
     discovered = make_rule(catalogued=False)
+    quiet_discovered = make_rule(catalogued=False)
     retired = make_rule(status=AlertRule.Status.RETIRED)
     fire(discovered, 3)
     fire(retired, 25)
@@ -243,5 +244,8 @@ def test_uncatalogued_and_retired_rules(make_rule: Callable[..., AlertRule]) -> 
         "fired 3 times this week but was never registered in the catalog"
     )
     assert Flag.SILENT not in flags
+    assert flags_of(quiet_discovered)[Flag.UNCATALOGUED].message == (
+        "discovered firing but never registered in the catalog"
+    )
     # A retired rule that still fires keeps its statistic flags but no catalog flags.
     assert set(flags_of(retired)) == {Flag.NOISY, Flag.IGNORED}
