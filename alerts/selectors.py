@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from alerts.models import AlertRule
+from django.db.models import Count, IntegerField, Min, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from alerts.models import AlertRule, Episode, RuleFlag, RuleWeek
+from alerts.weeks import current_week, week_of, week_shift
 
 
 def rule_matches(rule: AlertRule, labels: Mapping[str, str]) -> bool:
@@ -38,3 +44,94 @@ def rules_by_alertname(alertnames: Iterable[str]) -> dict[str, list[AlertRule]]:
     ):
         grouped[rule.alertname].append(rule)
     return dict(grouped)
+
+
+# --- Noise: the catalog pages and the evaluation commands -------------------------------------
+
+
+def weeks_with_episodes(*, until: str | None = None) -> list[str]:
+    """Every ISO week from the first episode's to `until` (default: this week), oldest first."""
+    first = Episode.objects.aggregate(first=Min("starts_at"))["first"]
+    last = until or current_week()
+    if first is None:
+        return []
+    weeks = [week_of(first)]
+    while weeks[-1] < last:
+        weeks.append(week_shift(weeks[-1], 1))
+    return weeks
+
+
+@dataclass(frozen=True)
+class CatalogFilters:
+    team: str = ""
+    layer: str = ""
+    severity: str = ""
+    status: str = ""
+    flag: str = ""
+    uncatalogued: bool = False
+
+
+def _fires_since(since: datetime) -> Subquery:
+    counts = (
+        Episode.objects.filter(rule=OuterRef("pk"), starts_at__gte=since)
+        .order_by()
+        .values("rule")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Subquery(counts, output_field=IntegerField())
+
+
+def rules_for_catalog(filters: CatalogFilters, *, week: str, now: datetime) -> QuerySet[AlertRule]:
+    """Rules for /alerts/ with `fires_7d` and `fires_28d`, filtered; `flag` filters on `week`."""
+    rules = AlertRule.objects.select_related("owner_team", "system", "runbook").annotate(
+        fires_7d=Coalesce(_fires_since(now - timedelta(days=7)), 0),
+        fires_28d=Coalesce(_fires_since(now - timedelta(days=28)), 0),
+    )
+    if filters.team:
+        rules = rules.filter(owner_team__slug=filters.team)
+    if filters.layer:
+        rules = rules.filter(layer=filters.layer)
+    if filters.severity:
+        rules = rules.filter(severity=filters.severity)
+    if filters.status:
+        rules = rules.filter(status=filters.status)
+    if filters.uncatalogued:
+        rules = rules.filter(catalogued=False)
+    if filters.flag:
+        flagged = RuleFlag.objects.filter(week=week, flag=filters.flag).values("rule_id")
+        rules = rules.filter(pk__in=flagged)
+    return rules.order_by("alertname", "matchers_key")
+
+
+def flags_by_rule(rule_ids: Iterable[int], *, week: str) -> dict[int, list[RuleFlag]]:
+    grouped: dict[int, list[RuleFlag]] = defaultdict(list)
+    for flag in RuleFlag.objects.filter(rule_id__in=list(rule_ids), week=week).order_by("flag"):
+        grouped[flag.rule_id].append(flag)
+    return dict(grouped)
+
+
+def weekly_fires(rule_ids: Iterable[int], *, weeks: list[str]) -> dict[int, list[int]]:
+    """Fires per rule over `weeks` (oldest first) from the evaluated RuleWeek rows, zeros where
+    a week has no row."""
+    index = {week: i for i, week in enumerate(weeks)}
+    series: dict[int, list[int]] = {}
+    ids = list(rule_ids)
+    for rule_id in ids:
+        series[rule_id] = [0] * len(weeks)
+    rows = RuleWeek.objects.filter(rule_id__in=ids, week__in=weeks).values_list(
+        "rule_id", "week", "fires"
+    )
+    for rule_id, week, fires in rows:
+        series[rule_id][index[week]] = fires
+    return series
+
+
+def rule_weeks(rule: AlertRule, *, weeks: list[str]) -> list[RuleWeek | None]:
+    """The rule's RuleWeek per week of `weeks` (None where never evaluated), oldest first."""
+    found = {row.week: row for row in RuleWeek.objects.filter(rule=rule, week__in=weeks)}
+    return [found.get(week) for week in weeks]
+
+
+def rule_episodes(rule: AlertRule) -> QuerySet[Episode]:
+    return Episode.objects.filter(rule=rule).select_related("system").order_by("-starts_at", "-id")

@@ -179,20 +179,30 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900)}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Noise evaluation (alerts/tasks.py): the running week every hour, and last week once more
+    # on Monday morning so that late resolves and feedback land before the weekly review.
+    "evaluate-current-week": {
+        "task": "steward.evaluate_current_week",
+        "schedule": crontab(minute=5),
+    },
+    "evaluate-previous-week": {
+        "task": "steward.evaluate_previous_week",
+        "schedule": crontab(minute=0, hour=6, day_of_week="mon"),
+    },
     # Monday 06:00 UTC: the week's coverage scorecards, for the 12-week trend.
     "snapshot-scorecards": {
         "task": "fleet.snapshot_scorecards",
-        "schedule": crontab(minute="0", hour="6", day_of_week="1"),
+        "schedule": crontab(minute=0, hour=6, day_of_week="mon"),
     },
 }
-# Workers log through LOGGING below (JSON with request ids) instead of Celery's own setup.
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 if ALERTMANAGER_URL:
     # Close episodes whose resolve was lost (alerts/integrations/alertmanager/reconcile.py).
     CELERY_BEAT_SCHEDULE["alertmanager-reconcile"] = {
         "task": "alerts.alertmanager.reconcile",
         "schedule": env_int("STEWARD_RECONCILE_SECONDS", 300, minimum=10),
     }
+# Workers log through LOGGING below (JSON with request ids) instead of Celery's own setup.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -252,6 +262,8 @@ STEWARD_FALLBACK_CONTACT = env_str("STEWARD_FALLBACK_CONTACT", "") or ""
 STEWARD_REVIEW_CHAT_POST = env_bool("STEWARD_REVIEW_CHAT_POST", False)
 # Lint gate: `--forecast` warns when a rule would have fired more often than this in 7 days.
 STEWARD_LINT_FORECAST_MAX_FIRES = env_int("STEWARD_LINT_FORECAST_MAX_FIRES", 20, minimum=0)
+# A burst of deliveries for a week makes one re-evaluation this many seconds after the first.
+STEWARD_EVALUATION_DEBOUNCE_SECONDS = env_int("STEWARD_EVALUATION_DEBOUNCE_SECONDS", 60, minimum=0)
 
 # Logs: JSON lines by default in production, readable text with DEBUG on (config/logging.py).
 LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json") or "json"

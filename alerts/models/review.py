@@ -41,11 +41,18 @@ class Review(models.Model):
 
     class Meta:
         ordering = ["-week", "team__name"]
+        # One review per week and team, and one fleet-wide review per week. Two partial
+        # constraints rather than nulls_distinct=False, which SQLite does not enforce.
         constraints = [
             models.UniqueConstraint(
                 fields=["week", "team"],
+                condition=models.Q(team__isnull=False),
                 name="review_unique_week_team",
-                nulls_distinct=False,
+            ),
+            models.UniqueConstraint(
+                fields=["week"],
+                condition=models.Q(team__isnull=True),
+                name="review_unique_week_fleet",
             ),
         ]
 

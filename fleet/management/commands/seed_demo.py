@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from alerts.demo_history import demo_history_seed
 from alerts.models import AlertRule
 from fleet.demo import DEMO_ADMIN_USERNAME, DEMO_PASSWORD, demo_seed
 from fleet.models import AISystem, Team
@@ -27,9 +28,8 @@ class Command(BaseCommand):
             f"{AlertRule.objects.count()} alert rules, {Runbook.objects.count()} runbooks"
         )
 
-        # ---- Firing history (alerts/demo_history.py, written on another branch) ----------
-        # One line wires it in, here, before the login lines that must stay last:
-        # self.stdout.write(f"History: {demo_history_seed(now=now)} episodes")
+        # Eight weeks of firing history, evaluated, so that every flag shows in the demo.
+        self.stdout.write(f"History: {demo_history_seed(now=now)} episodes over 8 weeks")
 
         self.stdout.write("")
         self.stdout.write(f"Log in at {settings.STEWARD_BASE_URL}/accounts/login/")

@@ -3,7 +3,6 @@ noise evaluation that normally fills them is another feature)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -60,7 +59,3 @@ def flag(rule: AlertRule, week: str, name: str, message: str = "", **evidence: A
 
 def stats(rule: AlertRule, week: str, fires: int = 0, **fields: Any) -> RuleWeek:
     return RuleWeek.objects.create(rule=rule, week=week, fires=fires, **fields)
-
-
-# Browser tests' live server listens on this worktree's port range unless told otherwise.
-os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1:18650")

@@ -1,0 +1,69 @@
+"""Celery tasks: thin, named, idempotent (each replaces a week's results), acks_late.
+
+A task takes a week string, calls one service and returns nothing: the results live in the
+database, so a redelivered or repeated task only recomputes the same rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from celery.app.task import Task
+from django.core.cache import cache
+
+from alerts.noise.evaluation import week_evaluate
+from alerts.noise.locking import EvaluationBusy
+from alerts.weeks import current_week, parse_week, week_shift
+
+# While this key exists a re-evaluation of the week is already queued (see alerts.receivers).
+PENDING_KEY = "steward:evaluation-pending:{week}"
+
+# Every task: acknowledged after it ran (acks_late) and requeued if its worker dies
+# (reject_on_worker_lost), which is safe because the tasks are idempotent; bounded in time.
+
+
+@shared_task(
+    bind=True,
+    name="steward.evaluate_week",
+    max_retries=20,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=540,
+    time_limit=600,
+    ignore_result=True,
+)
+def evaluate_week(self: Task[Any, Any], week: str) -> None:
+    parse_week(week)  # a malformed week fails at once, without retries
+    if not self.request.is_eager:
+        # Changes that arrive from now on need another run: let them enqueue it.
+        cache.delete(PENDING_KEY.format(week=week))
+    try:
+        week_evaluate(week=week)
+    except EvaluationBusy as busy:
+        # Another worker is evaluating this week with possibly older data: run after it.
+        raise self.retry(exc=busy, countdown=30) from busy
+
+
+@shared_task(
+    name="steward.evaluate_current_week",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=60,
+    time_limit=90,
+    ignore_result=True,
+)
+def evaluate_current_week() -> None:
+    evaluate_week.delay(current_week())
+
+
+@shared_task(
+    name="steward.evaluate_previous_week",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=60,
+    time_limit=90,
+    ignore_result=True,
+)
+def evaluate_previous_week() -> None:
+    evaluate_week.delay(week_shift(current_week(), -1))

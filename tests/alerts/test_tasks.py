@@ -1,0 +1,103 @@
+"""Celery tasks and the debounced receiver, eagerly (no broker), as on the embedded default."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+from alerts import tasks
+from alerts.models import AlertRule, Evaluation, RuleWeek
+from alerts.signals import episodes_changed
+from alerts.weeks import current_week, week_shift
+from tests.alerts.noise.conftest import WEEK, at, episode
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    cache.clear()
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    seen: list[str] = []
+    monkeypatch.setattr(tasks, "week_evaluate", lambda *, week: seen.append(week))
+    return seen
+
+
+def test_evaluate_week_task_runs_the_service() -> None:
+    rule = AlertRule.objects.create(alertname="Rule1")
+    episode(rule, at(1), seconds=60)
+    tasks.evaluate_week.delay(WEEK)
+    assert RuleWeek.objects.get(rule=rule, week=WEEK).fires == 1
+    assert Evaluation.objects.get().status == Evaluation.Status.DONE
+
+
+def test_tasks_have_stable_names_and_safe_delivery_options() -> None:
+    for task in (tasks.evaluate_week, tasks.evaluate_current_week, tasks.evaluate_previous_week):
+        assert task.name.startswith("steward.evaluate_")
+        assert task.acks_late and task.reject_on_worker_lost
+        assert task.time_limit and task.soft_time_limit
+
+
+def test_scheduled_tasks_pick_the_current_and_previous_week(calls: list[str]) -> None:
+    tasks.evaluate_current_week.delay()
+    tasks.evaluate_previous_week.delay()
+    assert calls == [current_week(), week_shift(current_week(), -1)]
+
+
+def test_beat_schedule_runs_hourly_and_monday_morning() -> None:
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    hourly = schedule["evaluate-current-week"]
+    weekly = schedule["evaluate-previous-week"]
+    assert hourly["task"] == "steward.evaluate_current_week"
+    assert weekly["task"] == "steward.evaluate_previous_week"
+    assert str(hourly["schedule"]) == "<crontab: 5 * * * * (m/h/dM/MY/d)>"
+    assert str(weekly["schedule"]) == "<crontab: 0 6 * * mon (m/h/dM/MY/d)>"
+
+
+def test_a_burst_of_deliveries_makes_one_evaluation_per_week(
+    calls: list[str], django_capture_on_commit_callbacks: Any
+) -> None:
+    for _ in range(200):
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            transaction.on_commit(
+                lambda: episodes_changed.send(sender=None, weeks=[WEEK, "2026-W46"])
+            )
+    assert sorted(calls) == ["2026-W46", WEEK]
+
+
+def test_the_receiver_enqueues_with_a_countdown(monkeypatch: pytest.MonkeyPatch) -> None:
+    queued: list[dict[str, Any]] = []
+    monkeypatch.setattr(tasks.evaluate_week, "apply_async", lambda **kw: queued.append(kw))
+    episodes_changed.send(sender=None, weeks=[WEEK, WEEK])
+    episodes_changed.send(sender=None, weeks=[WEEK])
+    assert queued == [{"args": (WEEK,), "countdown": settings.STEWARD_EVALUATION_DEBOUNCE_SECONDS}]
+
+
+def test_a_worker_clears_the_pending_key_so_later_changes_queue_again(calls: list[str]) -> None:
+    key = tasks.PENDING_KEY.format(week=WEEK)
+    cache.set(key, 1)
+    tasks.evaluate_week.apply(args=(WEEK,))  # eager: the key stays (the debounce window)
+    assert cache.get(key) == 1
+    request = {"is_eager": False}
+    tasks.evaluate_week.push_request(**request)
+    try:
+        tasks.evaluate_week.run(WEEK)
+    finally:
+        tasks.evaluate_week.pop_request()
+    assert cache.get(key) is None
+    assert calls == [WEEK, WEEK]
+
+
+def test_a_malformed_week_fails_at_once(calls: list[str]) -> None:
+    with pytest.raises(ValueError, match="ISO week"):
+        tasks.evaluate_week.delay("last week")
+    with pytest.raises(ValueError, match="ISO week"):
+        episodes_changed.send(sender=None, weeks=["nonsense"])
+    assert calls == []
