@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar, cast
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from alerts.models import Episode
 
 # Rows per INSERT/SELECT statement: well under SQLite's and PostgreSQL's parameter limits.
 CHUNK = 500
 _T = TypeVar("_T")
+# Field types whose values (str, int or None) the database drivers bind directly.
+_AS_IS = frozenset({"CharField", "TextField", "PositiveIntegerField", "ForeignKey"})
 
 
 _COLUMNS = (
@@ -40,7 +44,8 @@ def episodes_upsert(rows: Sequence[dict[str, object]]) -> None:
     """
     if not rows:
         return
-    qn = connection.ops.quote_name
+    db = connections[DEFAULT_DB_ALIAS]  # the thread's connection, resolved once
+    qn = db.ops.quote_name
     table = qn(Episode._meta.db_table)
     fields = [cast("models.Field[Any, Any]", Episode._meta.get_field(name)) for name in _COLUMNS]
     columns = ", ".join(qn(f.column) for f in fields)
@@ -56,17 +61,32 @@ def episodes_upsert(rows: Sequence[dict[str, object]]) -> None:
         f"{qn('last_notified_at')} = excluded.{qn('last_notified_at')}, "
         f"{qn('updated_at')} = excluded.{qn('updated_at')}"
     )
-    with connection.cursor() as cursor:
+    prepare = [_preparer(f, db) for f in fields]
+    with db.cursor() as cursor:
         for chunk in chunks(rows):
             params: list[Any] = []
             for row in chunk:
                 params.extend(
-                    f.get_db_prep_save(row[name], connection)
-                    for name, f in zip(_COLUMNS, fields, strict=True)
+                    row[name] if prep is None else prep(row[name])
+                    for name, prep in zip(_COLUMNS, prepare, strict=True)
                 )
             values = ", ".join([placeholder] * len(chunk))
             sql = f"INSERT INTO {table} ({columns}) VALUES {values}{conflict}"  # noqa: S608
             cursor.execute(sql, params)
+
+
+def _preparer(
+    field: models.Field[Any, Any], db: BaseDatabaseWrapper
+) -> Callable[[Any], Any] | None:
+    """How to turn a row value into a query parameter; None when the driver takes it as is.
+
+    Strings and integers (text columns, counters, foreign-key ids) need no preparation; the
+    per-value `get_db_prep_save` chain was the largest CPU cost of a 50-alert delivery.
+    JSON and datetimes still go through the field, which knows what each database needs.
+    """
+    if field.get_internal_type() in _AS_IS:
+        return None
+    return functools.partial(field.get_db_prep_save, connection=db)
 
 
 def chunks(items: Sequence[_T]) -> Iterable[Sequence[_T]]:
