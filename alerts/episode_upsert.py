@@ -61,18 +61,25 @@ def episodes_upsert(rows: Sequence[dict[str, object]]) -> None:
         f"{qn('last_notified_at')} = excluded.{qn('last_notified_at')}, "
         f"{qn('updated_at')} = excluded.{qn('updated_at')}"
     )
+    insert = f"INSERT INTO {table} ({columns}) "  # noqa: S608 (names from the model)
+    # PostgreSQL gets one array per column: a short statement that psycopg parses once and
+    # caches, where VALUES lists of 700 placeholders were re-scanned on every delivery
+    # (~1 ms of CPU per 50 alerts). SQLite has no unnest and keeps VALUES.
+    arrays = ", ".join(f"%s::{f.db_type(db)}[]" for f in fields)
+    unnest = f"SELECT * FROM unnest({arrays})"  # noqa: S608 (column types from the model)
     prepare = [_preparer(f, db) for f in fields]
     with db.cursor() as cursor:
         for chunk in chunks(rows):
-            params: list[Any] = []
-            for row in chunk:
-                params.extend(
-                    row[name] if prep is None else prep(row[name])
-                    for name, prep in zip(_COLUMNS, prepare, strict=True)
-                )
-            values = ", ".join([placeholder] * len(chunk))
-            sql = f"INSERT INTO {table} ({columns}) VALUES {values}{conflict}"  # noqa: S608
-            cursor.execute(sql, params)
+            by_column = [
+                [row[name] if prep is None else prep(row[name]) for row in chunk]
+                for name, prep in zip(_COLUMNS, prepare, strict=True)
+            ]
+            if db.vendor == "postgresql":
+                source, params = unnest, by_column
+            else:
+                source = "VALUES " + ", ".join([placeholder] * len(chunk))
+                params = [value for row in zip(*by_column, strict=True) for value in row]
+            cursor.execute(insert + source + conflict, params)
 
 
 def _preparer(
