@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
@@ -45,28 +46,8 @@ def episodes_upsert(rows: Sequence[dict[str, object]]) -> None:
     if not rows:
         return
     db = connections[DEFAULT_DB_ALIAS]  # the thread's connection, resolved once
-    qn = db.ops.quote_name
-    table = qn(Episode._meta.db_table)
-    fields = [cast("models.Field[Any, Any]", Episode._meta.get_field(name)) for name in _COLUMNS]
-    columns = ", ".join(qn(f.column) for f in fields)
-    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    ends = f"{table}.{qn('ends_at')}"
-    conflict = (
-        f" ON CONFLICT ({qn('fingerprint')}, {qn('starts_at')}) DO UPDATE SET "
-        f"{qn('ends_at')} = CASE WHEN {ends} IS NULL THEN excluded.{qn('ends_at')} "
-        f"WHEN excluded.{qn('ends_at')} IS NOT NULL AND excluded.{qn('ends_at')} < {ends} "
-        f"THEN excluded.{qn('ends_at')} ELSE {ends} END, "
-        f"{qn('annotations')} = excluded.{qn('annotations')}, "
-        f"{qn('notification_count')} = {table}.{qn('notification_count')} + 1, "
-        f"{qn('last_notified_at')} = excluded.{qn('last_notified_at')}, "
-        f"{qn('updated_at')} = excluded.{qn('updated_at')}"
-    )
-    insert = f"INSERT INTO {table} ({columns}) "  # noqa: S608 (names from the model)
-    # PostgreSQL gets one array per column: a short statement that psycopg parses once and
-    # caches, where VALUES lists of 700 placeholders were re-scanned on every delivery
-    # (~1 ms of CPU per 50 alerts). SQLite has no unnest and keeps VALUES.
-    arrays = ", ".join(f"%s::{f.db_type(db)}[]" for f in fields)
-    unnest = f"SELECT * FROM unnest({arrays})"  # noqa: S608 (column types from the model)
+    sql = _statements(DEFAULT_DB_ALIAS)
+    fields = _fields()
     prepare = [_preparer(f, db) for f in fields]
     with db.cursor() as cursor:
         for chunk in chunks(rows):
@@ -75,11 +56,52 @@ def episodes_upsert(rows: Sequence[dict[str, object]]) -> None:
                 for name, prep in zip(_COLUMNS, prepare, strict=True)
             ]
             if db.vendor == "postgresql":
-                source, params = unnest, by_column
+                source, params = sql.unnest, by_column
             else:
-                source = "VALUES " + ", ".join([placeholder] * len(chunk))
+                source = "VALUES " + ", ".join([sql.values_row] * len(chunk))
                 params = [value for row in zip(*by_column, strict=True) for value in row]
-            cursor.execute(insert + source + conflict, params)
+            cursor.execute(sql.insert + source + sql.conflict, params)
+
+
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    insert: str
+    values_row: str
+    unnest: str
+    conflict: str
+
+
+def _fields() -> list[models.Field[Any, Any]]:
+    return [cast("models.Field[Any, Any]", Episode._meta.get_field(name)) for name in _COLUMNS]
+
+
+@functools.cache
+def _statements(alias: str) -> _Statements:
+    """The SQL text, built once per database: it only depends on the backend."""
+    db = connections[alias]
+    qn = db.ops.quote_name
+    table = qn(Episode._meta.db_table)
+    fields = _fields()
+    ends = f"{table}.{qn('ends_at')}"
+    # PostgreSQL gets one array per column: a short statement that psycopg parses once and
+    # caches, where VALUES lists of 700 placeholders were re-scanned on every delivery
+    # (~1 ms of CPU per 50 alerts). SQLite has no unnest and keeps VALUES.
+    arrays = ", ".join(f"%s::{f.db_type(db)}[]" for f in fields)
+    return _Statements(
+        insert=f"INSERT INTO {table} ({', '.join(qn(f.column) for f in fields)}) ",  # noqa: S608
+        values_row="(" + ", ".join(["%s"] * len(fields)) + ")",
+        unnest=f"SELECT * FROM unnest({arrays})",  # noqa: S608 (column types from the model)
+        conflict=(
+            f" ON CONFLICT ({qn('fingerprint')}, {qn('starts_at')}) DO UPDATE SET "
+            f"{qn('ends_at')} = CASE WHEN {ends} IS NULL THEN excluded.{qn('ends_at')} "
+            f"WHEN excluded.{qn('ends_at')} IS NOT NULL AND excluded.{qn('ends_at')} < {ends} "
+            f"THEN excluded.{qn('ends_at')} ELSE {ends} END, "
+            f"{qn('annotations')} = excluded.{qn('annotations')}, "
+            f"{qn('notification_count')} = {table}.{qn('notification_count')} + 1, "
+            f"{qn('last_notified_at')} = excluded.{qn('last_notified_at')}, "
+            f"{qn('updated_at')} = excluded.{qn('updated_at')}"
+        ),
+    )
 
 
 def _preparer(
