@@ -51,15 +51,15 @@ def token_authenticate(raw: str) -> ApiToken | None:
 
     Every webhook delivery starts here, so the lookup is one raw SELECT on the unique hash
     index: no joins and no query compilation (the ORM's select_related version cost ~4 times
-    the CPU). `team`, `integration` and the columns not selected (hash, creation) load lazily
-    when read; callers needing only the ids use `team_id`/`integration_id`. Revocation stays
-    immediate: nothing is cached.
+    the CPU). `team`, `integration` and the columns not selected (creator, creation time)
+    load lazily when read; callers needing only the ids use `team_id`/`integration_id`.
+    Revocation stays immediate: nothing is cached here.
     """
     if not raw:
         return None
     sql = (
-        "SELECT id, name, scope, prefix, team_id, integration_id, revoked_at, last_used_at "  # noqa: S608
-        f"FROM {_TOKEN_TABLE} WHERE token_hash = %s AND revoked_at IS NULL"
+        "SELECT id, name, scope, prefix, token_hash, team_id, integration_id, revoked_at, "  # noqa: S608
+        f"last_used_at FROM {_TOKEN_TABLE} WHERE token_hash = %s AND revoked_at IS NULL"
     )
     token = next(iter(ApiToken.objects.raw(sql, [token_hash(raw)])), None)
     if token is None:
