@@ -4,7 +4,7 @@ Every source (Alertmanager, Grafana, Datadog, WhyLabs, Evidently, generic JSON) 
 payload into `AlertEvent`s; `delivery_ingest` stores them with a constant number of set-based
 statements, whatever the number of alerts:
 
-1. one SELECT of the rules for the alertnames (`rules_by_alertname`), plus one INSERT … ON
+1. one SELECT of the rules for the alertnames (`rule_candidates`), plus one INSERT … ON
    CONFLICT DO NOTHING and one SELECT only when an alertname has no matching rule (the rule is
    created uncatalogued and unowned);
 2. one SELECT of the AI systems named by `system`/`model` labels (only when there are some);
@@ -30,18 +30,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from alerts.episode_upsert import chunks, episodes_upsert
 from alerts.integrations.payload import PayloadError
 from alerts.models import AlertRule, ApiToken, Delivery, Episode, Severity
-from alerts.selectors import rule_resolve, rules_by_alertname
+from alerts.selectors import rule_candidates, rule_resolve
 from alerts.signals import episodes_changed
 from alerts.weeks import week_of
 from fleet.models import AISystem
 
 _GENERATOR_URL_MAX = 2000
+_SYSTEM_TABLE = AISystem._meta.db_table
+_EPISODE_TABLE = Episode._meta.db_table
+_RULE_TABLE = AlertRule._meta.db_table
+_FIRED_FIELD = AlertRule._meta.get_field("last_fired_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +122,7 @@ def delivery_ingest(
         result = _classify(events, existing)
         delivery = Delivery.objects.create(
             source=batch.source,
-            integration=token.integration if token is not None else None,
+            integration_id=token.integration_id if token is not None else None,
             token=token,
             received_at=now,
             body=body,
@@ -158,7 +162,7 @@ def delivery_reject(
     with transaction.atomic():
         return Delivery.objects.create(
             source=source,
-            integration=token.integration if token is not None else None,
+            integration_id=token.integration_id if token is not None else None,
             token=token,
             body=body,
             content_type=content_type[:200],
@@ -228,7 +232,7 @@ def _earliest_end(a: datetime | None, b: datetime | None) -> datetime | None:
 
 def _rules_for(events: Sequence[AlertEvent], batch: Batch) -> dict[tuple[str, datetime], AlertRule]:
     """The catalog rule of every event; unknown alerts get an uncatalogued catch-all rule."""
-    candidates = rules_by_alertname(event.alertname for event in events)
+    candidates = rule_candidates(event.alertname for event in events)
     resolved: dict[tuple[str, datetime], AlertRule] = {}
     missing: dict[str, AlertEvent] = {}
     for event in events:
@@ -276,22 +280,37 @@ def _system_slug(labels: dict[str, str]) -> str:
 
 
 def _systems_for(events: Sequence[AlertEvent]) -> dict[str, int]:
-    slugs = {_system_slug(event.labels) for event in events} - {""}
+    slugs = sorted({_system_slug(event.labels) for event in events} - {""})
     if not slugs:
         return {}
-    return dict(AISystem.objects.filter(slug__in=slugs).values_list("slug", "id"))
+    # Raw SQL: this runs on every delivery, and slugs and ids need no conversion.
+    found: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        for chunk in chunks(slugs):
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(f"SELECT slug, id FROM {_SYSTEM_TABLE} WHERE slug IN ({marks})", chunk)  # noqa: S608
+            found.update(cursor.fetchall())
+    return found
 
 
 def _existing(events: Sequence[AlertEvent]) -> dict[tuple[str, datetime], datetime | None]:
-    """ends_at of the episodes that already exist for these events, by (fingerprint, start)."""
+    """ends_at of the episodes that already exist for these events, by (fingerprint, start).
+
+    A raw SELECT through `Episode.objects.raw` (which still converts the datetimes the way
+    each database needs) instead of a compiled queryset: it runs on every delivery."""
+    starts_field = Episode._meta.get_field("starts_at")
     found: dict[tuple[str, datetime], datetime | None] = {}
     for chunk in chunks(events):
-        rows = Episode.objects.filter(
-            fingerprint__in={event.fingerprint for event in chunk},
-            starts_at__in={event.starts_at for event in chunk},
-        ).values_list("fingerprint", "starts_at", "ends_at")
-        for fp, starts_at, ends_at in rows:
-            found[fp, starts_at] = ends_at
+        fingerprints = sorted({event.fingerprint for event in chunk})
+        starts = sorted({event.starts_at for event in chunk})
+        sql = (
+            f"SELECT id, fingerprint, starts_at, ends_at FROM {_EPISODE_TABLE} "  # noqa: S608
+            f"WHERE fingerprint IN ({', '.join(['%s'] * len(fingerprints))}) "
+            f"AND starts_at IN ({', '.join(['%s'] * len(starts))})"
+        )
+        params = [*fingerprints, *(starts_field.get_db_prep_value(s, connection) for s in starts)]
+        for episode in Episode.objects.raw(sql, params):
+            found[episode.fingerprint, episode.starts_at] = episode.ends_at
     return found
 
 
@@ -367,7 +386,12 @@ def _touch_rules(
     for _pk, (rule, starts_at) in sorted(latest.items()):
         if rule.last_fired_at is not None and rule.last_fired_at >= starts_at:
             continue
-        AlertRule.objects.filter(pk=rule.pk).exclude(last_fired_at__gte=starts_at).update(
-            last_fired_at=starts_at
-        )
+        fired = _FIRED_FIELD.get_db_prep_value(starts_at, connection)
+        # Raw SQL: the ORM's UPDATE compilation cost more than the statement, on most deliveries.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {_RULE_TABLE} SET last_fired_at = %s "  # noqa: S608
+                "WHERE id = %s AND (last_fired_at IS NULL OR last_fired_at < %s)",
+                [fired, rule.pk, fired],
+            )
         rule.last_fired_at = starts_at

@@ -203,6 +203,21 @@ def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen[by
     raise SystemExit("gunicorn did not start")
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU of gunicorn's master and workers so far, from /proc (Linux).
+
+    Unlike requests/s, this hardly depends on what else the shared machine runs."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a process that just ended
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def load(
     port: int,
     token: str,
@@ -317,13 +332,16 @@ def main() -> None:
             expected = Expected()
             bodies = build_bodies(per_delivery, deliveries, expected)
             alerts = sum(len(json.loads(b)["alerts"]) for b in bodies)
+            cpu = server_cpu_seconds(server.pid)
             elapsed, latencies = load(args.port, token, bodies, args.concurrency)
+            cpu = server_cpu_seconds(server.pid) - cpu
             q = statistics.quantiles(latencies, n=100)
             print(
                 f"{per_delivery:>2} alert(s)/delivery, c={args.concurrency}: "
                 f"{alerts / elapsed:,.0f} alerts/s, {len(bodies) / elapsed:,.0f} requests/s, "
                 f"p50 {q[49] * 1000:.1f} ms, p95 {q[94] * 1000:.1f} ms, p99 {q[98] * 1000:.1f} ms "
-                f"({len(bodies):,} deliveries, {alerts:,} alerts in {elapsed:.1f} s)"
+                f"({len(bodies):,} deliveries, {alerts:,} alerts in {elapsed:.1f} s); "
+                f"server CPU {cpu * 1000 / len(bodies):.2f} ms per delivery"
             )
             verify(expected)
     finally:

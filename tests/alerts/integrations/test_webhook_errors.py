@@ -156,7 +156,7 @@ def test_database_unavailable_is_503_not_429(post: Post) -> None:
     delivery_recorded.connect(listener)
     try:
         with mock.patch(
-            "alerts.ingest.rules_by_alertname", side_effect=OperationalError("server closed")
+            "alerts.ingest.rule_candidates", side_effect=OperationalError("server closed")
         ):
             response = post("alertmanager", capture()[0])
     finally:
