@@ -37,8 +37,15 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Benchmarks need PostgreSQL: DATABASE_URL=postgres://… make bench-ingest (see README).
 bench-ingest: install
-	$(BIN)/python bench/ingest.py $(BENCH_ARGS)
+	DEBUG=1 $(BIN)/python bench/ingest.py $(BENCH_ARGS)
+
+bench-evaluate: install
+	DEBUG=1 $(BIN)/python bench/evaluate.py $(BENCH_ARGS)
+
+bench-api: install
+	DEBUG=1 $(BIN)/python bench/api.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3
