@@ -110,10 +110,10 @@ def test_invalid_sli_is_a_400_naming_the_problem(
     body = {**BODY, "ratio_query": "avg_over_time(up[$window])"}
     response = _post(client, body, **_bearer("write", team))
     assert response.status_code == 400
-    assert "not both" in response.content.decode()
+    assert "not both" in response.json()["error"]["message"]
     response = _post(client, {**BODY, "good_query": "sum(rate(x[5m]))"}, **_bearer("write"))
     assert response.status_code == 400
-    assert "$window" in response.json()["good_query"][0]
+    assert "$window" in response.json()["error"]["fields"]["good_query"][0]
 
 
 def test_team_rule_file_over_the_api(
