@@ -19,9 +19,6 @@ from schemathesis.specs.openapi import checks
 from alerts.models import AlertRule, Episode
 from fleet.models import AISystem, Team
 from runbooks.models import Runbook
-from tests import schemathesis_compat
-
-schemathesis_compat.install()
 
 
 @pytest.fixture
