@@ -147,7 +147,11 @@ def test_scorecards_api(client: Client, system: AISystem, make_slo: Callable[...
     assert [s["system"] for s in filtered["systems"]] == ["fraud-scorer"]
     detail = client.get("/api/v1/scorecards/fraud-scorer/", **headers).json()
     assert detail["slos"] == 1 and detail["trend"] == []
-    assert client.get("/api/v1/scorecards/nope/", **headers).status_code == 404
+    missing = client.get("/api/v1/scorecards/nope/", **headers)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    assert "nope" in missing.json()["error"]["message"]
+    assert client.get("/api/v1/scorecards/", **_bearer("ingest")).status_code == 403
 
 
 @pytest.mark.parametrize("path", ["/fleet/teams/fraud-ml/slo-rules.yml"])
