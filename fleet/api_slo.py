@@ -107,6 +107,9 @@ class SLOViewSet(OwnedModelViewSet):
     serializer_class = SLOSerializer
     filterset_class = SLOFilter
     ordering_fields = ["slug", "objective", "created_at"]
+    # Ownership follows the system (authorize_payload below), not only the `owner_team` field;
+    # the base class still checks the attached runbook (related_owned).
+    team_field = None
     related_owned = ("runbook",)
 
     def get_queryset(self) -> QuerySet[SLO]:
@@ -114,7 +117,10 @@ class SLOViewSet(OwnedModelViewSet):
 
     def team_id_of(self, obj: Any) -> int | None:
         # An SLO without its own owner belongs to its system's team.
-        return obj.owner_team_id if obj.owner_team_id is not None else obj.system.owner_team_id  # type: ignore[no-any-return]
+        team_id: int | None = obj.owner_team_id
+        if team_id is None:
+            team_id = obj.system.owner_team_id
+        return team_id
 
     def authorize_payload(self, data: dict[str, Any], instance: Model | None) -> None:
         """The system's team decides its SLOs; handing one to another team needs that one too."""
@@ -127,12 +133,7 @@ class SLOViewSet(OwnedModelViewSet):
         user = self.request.user
         if not all(can_edit_team_object(user, team_id) for team_id in team_ids):
             raise PermissionDenied("You may only change SLOs of your own team's systems.")
-        # The runbook check of the base class (related_owned), without its owner_team rule.
-        team_field, self.team_field = self.team_field, None
-        try:
-            super().authorize_payload(data, instance)
-        finally:
-            self.team_field = team_field
+        super().authorize_payload(data, instance)
 
     def _save(self, serializer: serializers.BaseSerializer[SLO], slo: SLO) -> None:
         data = dict(serializer.validated_data)
