@@ -10,10 +10,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions, status
+from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -33,7 +36,18 @@ def _flatten(detail: Any) -> Any:
     return str(detail)
 
 
+def _from_django(exc: DjangoValidationError) -> exceptions.ValidationError:
+    """A model's full_clean() raised in a service: the same 400 as a serializer's, with
+    Django's `__all__` key under DRF's `non_field_errors`."""
+    detail = get_error_detail(exc)
+    if isinstance(detail, dict) and NON_FIELD_ERRORS in detail:
+        detail["non_field_errors"] = detail.pop(NON_FIELD_ERRORS)
+    return exceptions.ValidationError(detail)
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        exc = _from_django(exc)
     response = exception_handler(exc, context)
     if response is None:
         # Not an API exception: log it and answer a JSON 500 instead of Django's HTML page.

@@ -16,6 +16,12 @@ from alerts.api.catalog import (
 from alerts.api.lint import RuleLintView
 from alerts.api.ownership import OwnershipView
 from fleet.api.views import AISystemViewSet, MembershipViewSet, TeamViewSet
+from fleet.api_slo import (
+    ScorecardDetailView,
+    ScorecardListView,
+    SLOViewSet,
+    TeamSLORulesView,
+)
 from runbooks.api.views import RunbookViewSet
 
 router = DefaultRouter()
@@ -31,11 +37,15 @@ router.register("flags", RuleFlagViewSet, basename="flag")
 router.register("reviews", ReviewViewSet, basename="review")
 router.register("decisions", DecisionViewSet, basename="decision")
 router.register("waivers", WaiverViewSet, basename="waiver")
+router.register("slos", SLOViewSet, basename="slo")
 
 app_name = "api"
 
 urlpatterns = [
     path("ownership/", OwnershipView.as_view(), name="ownership"),
     path("rules/lint/", RuleLintView.as_view(), name="rules-lint"),
+    path("scorecards/", ScorecardListView.as_view(), name="scorecards"),
+    path("scorecards/<slug:slug>/", ScorecardDetailView.as_view(), name="scorecard"),
+    path("teams/<slug:slug>/slo-rules.yml", TeamSLORulesView.as_view(), name="team-slo-rules"),
     *router.urls,
 ]

@@ -231,6 +231,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api_docs.allow_blank_formats",
+        "alerts.integrations.openapi.add_webhook_paths",
     ],
 }
 

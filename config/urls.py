@@ -17,7 +17,6 @@ urlpatterns = [
     path("", include("fleet.urls")),
     path("", include("runbooks.urls")),
     path("", include("fleet.slo_urls")),
-    path("api/v1/", include("fleet.api_slo_urls")),
 ]
 
 # JSON error bodies under /api/ (config.api_errors), Django's pages elsewhere.

@@ -1,29 +1,38 @@
 """API for SLOs, their generated rule files and the coverage scorecards.
 
-Reads: any authenticated session, or a token with read or write scope. Writes: a token with
-write scope or a session, and only on objects of a team the caller may edit
-(`fleet.access.can_edit_team_object`).
+Built on the catalog API's conventions (fleet/api/permissions.py): reads need a `read` or
+`write` token or a logged-in user; writes a `write` token or a logged-in user allowed to edit
+the owning team (`fleet.access.can_edit_team_object`); `ingest` tokens get 403. Errors use the
+shared body of config/api_errors.py.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
+import django_filters
+from django.db.models import Model, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, viewsets
-from rest_framework.exceptions import PermissionDenied
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from fleet import api_slo_schema  # noqa: F401  (registers the token auth in the schema)
+from config.api_docs import READ_RULE, catalog_docs
 from fleet.access import can_edit_team_object
+from fleet.api.base import OwnedModelViewSet
+from fleet.api.permissions import ReadOnlyCatalogAccess
+from fleet.api_slo_docs import (
+    RULE_FILE_EXAMPLE,
+    SCORECARD_EXAMPLE,
+    SCORECARDS_EXAMPLE,
+    SLO_EXAMPLE,
+    SLO_WRITE_RULE,
+)
 from fleet.models import AISystem, Team
 from fleet.scorecards import (
     Scorecard,
@@ -39,27 +48,6 @@ from fleet.slo_selectors import slos_with_relations
 from fleet.slo_services import slo_delete, slo_save
 from fleet.slo_views import slo_rules_response
 from runbooks.models import Runbook
-
-
-class ReadOrTeamWrite(BasePermission):
-    """Token scope for the method; object writes need the owning team (or fleet admin)."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        if user is None or not user.is_authenticated:
-            return False
-        token = getattr(user, "token", None)
-        needed = "read" if request.method in SAFE_METHODS else "write"
-        return token is None or bool(token.allows(needed))
-
-    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
-        if request.method in SAFE_METHODS:
-            return True
-        return can_edit_team_object(request.user, _team_id(obj))
-
-
-def _team_id(slo: SLO) -> int | None:
-    return slo.owner_team_id if slo.owner_team_id is not None else slo.system.owner_team_id
 
 
 class SLOSerializer(serializers.ModelSerializer[SLO]):
@@ -98,37 +86,60 @@ class SLOSerializer(serializers.ModelSerializer[SLO]):
         return [alertname_for(slo, severity) for severity in ("page", "ticket")]
 
 
-class SLOViewSet(viewsets.ModelViewSet[SLO]):
-    """SLOs; `?system=<slug>` and `?team=<slug>` filter. Saving catalogues the burn alerts."""
+class SLOFilter(django_filters.FilterSet):
+    system = django_filters.CharFilter(field_name="system__slug")
+    team = django_filters.CharFilter(field_name="owner_team__slug")
+
+    class Meta:
+        model = SLO
+        fields = ["system", "team", "layer"]
+
+
+@catalog_docs(
+    "SLO",
+    SLO_EXAMPLE,
+    write_rule=SLO_WRITE_RULE,
+    note="`?system=<slug>`, `?team=<slug>` and `?layer=` filter.",
+)
+class SLOViewSet(OwnedModelViewSet):
+    """SLOs. Saving one catalogues its two burn-rate alerts (fleet/slo_services.py)."""
 
     serializer_class = SLOSerializer
-    permission_classes = [ReadOrTeamWrite]
-    filter_backends: list[Any] = []
+    filterset_class = SLOFilter
+    ordering_fields = ["slug", "objective", "created_at"]
+    # Ownership follows the system (authorize_payload below), not only the `owner_team` field;
+    # the base class still checks the attached runbook (related_owned).
+    team_field = None
+    related_owned = ("runbook",)
 
     def get_queryset(self) -> QuerySet[SLO]:
-        slos = slos_with_relations().order_by("system__slug", "slug")
-        if system := self.request.query_params.get("system"):
-            slos = slos.filter(system__slug=system)
-        if team := self.request.query_params.get("team"):
-            slos = slos.filter(owner_team__slug=team)
-        return slos
+        return slos_with_relations().order_by("system__slug", "slug")
 
-    def _save(self, serializer: serializers.BaseSerializer[SLO], slo: SLO) -> None:
-        data = dict(serializer.validated_data)
-        system = data.get("system", getattr(slo, "system", None))
-        owner = data.get("owner_team", slo.owner_team if slo.pk else None)
-        # The system's team decides its SLOs; handing one to another team needs that team too.
+    def team_id_of(self, obj: Any) -> int | None:
+        # An SLO without its own owner belongs to its system's team.
+        team_id: int | None = obj.owner_team_id
+        if team_id is None:
+            team_id = obj.system.owner_team_id
+        return team_id
+
+    def authorize_payload(self, data: dict[str, Any], instance: Model | None) -> None:
+        """The system's team decides its SLOs; handing one to another team needs that one too."""
+        slo = instance if isinstance(instance, SLO) else None
+        system = data.get("system", slo.system if slo else None)
+        owner = data["owner_team"] if "owner_team" in data else (slo.owner_team if slo else None)
         team_ids = {getattr(system, "owner_team_id", None)}
         if owner is not None:
             team_ids.add(owner.pk)
-        if not all(can_edit_team_object(self.request.user, team_id) for team_id in team_ids):
+        user = self.request.user
+        if not all(can_edit_team_object(user, team_id) for team_id in team_ids):
             raise PermissionDenied("You may only change SLOs of your own team's systems.")
-        try:
-            serializer.instance = slo_save(slo=slo, **data)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(
-                error.message_dict if hasattr(error, "error_dict") else error.messages
-            ) from error
+        super().authorize_payload(data, instance)
+
+    def _save(self, serializer: serializers.BaseSerializer[SLO], slo: SLO) -> None:
+        data = dict(serializer.validated_data)
+        self.authorize_payload(data, slo if slo.pk else None)
+        # A django ValidationError from the model becomes the shared 400 (config/api_errors).
+        serializer.instance = slo_save(slo=slo, **data)
 
     def perform_create(self, serializer: serializers.BaseSerializer[SLO]) -> None:
         self._save(serializer, SLO())
@@ -142,12 +153,23 @@ class SLOViewSet(viewsets.ModelViewSet[SLO]):
 
 
 class TeamSLORulesView(APIView):
-    """The team's generated Prometheus rule file (YAML)."""
-
-    permission_classes = [ReadOrTeamWrite]
+    permission_classes = [ReadOnlyCatalogAccess]
 
     @extend_schema(
-        operation_id="teams_slo_rules", responses={(200, "application/yaml"): OpenApiTypes.STR}
+        operation_id="teams_slo_rules",
+        summary="The team's generated SLO rule file",
+        description="The Prometheus rule file with the multi-window burn-rate alerts of every "
+        "SLO the team owns, ready for `rule_files:` (the same file as the download on the "
+        f"scorecard page). {READ_RULE}",
+        responses={(200, "application/yaml"): OpenApiTypes.STR},
+        examples=[
+            OpenApiExample(
+                "A rule file",
+                value=RULE_FILE_EXAMPLE,
+                response_only=True,
+                media_type="application/yaml",
+            )
+        ],
     )
     def get(self, request: Request, slug: str) -> HttpResponse:
         return slo_rules_response(get_object_or_404(Team, slug=slug))
@@ -170,14 +192,21 @@ def _card_json(card: Scorecard) -> dict[str, Any]:
 
 
 class ScorecardListView(APIView):
-    """Fleet-wide and per-team scores and every system's scorecard, worst first.
+    permission_classes = [ReadOnlyCatalogAccess]
 
-    Filters: `?team=<slug>`, `?kind=<kind>`.
-    """
-
-    permission_classes = [ReadOrTeamWrite]
-
-    @extend_schema(operation_id="scorecards_list", responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="scorecards_list",
+        summary="Coverage scorecards",
+        description="The fleet-wide and per-team coverage scores and every system's scorecard, "
+        "worst first, with what is missing and where to fix it. `?team=<slug>` and "
+        f"`?kind=<kind>` filter the systems. {READ_RULE}",
+        parameters=[
+            OpenApiParameter("team", str, required=False),
+            OpenApiParameter("kind", str, required=False),
+        ],
+        responses=OpenApiTypes.OBJECT,
+        examples=[OpenApiExample("Scorecards", value=SCORECARDS_EXAMPLE, response_only=True)],
+    )
     def get(self, request: Request) -> Response:
         systems = systems_in_scope()
         if team := request.query_params.get("team"):
@@ -208,16 +237,20 @@ class ScorecardListView(APIView):
 
 
 class ScorecardDetailView(APIView):
-    """One system's scorecard with its weekly snapshot scores (last 12 weeks)."""
+    permission_classes = [ReadOnlyCatalogAccess]
 
-    permission_classes = [ReadOrTeamWrite]
-
-    @extend_schema(operation_id="scorecards_system", responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="scorecards_system",
+        summary="One system's scorecard",
+        description="One system's scorecard with its weekly snapshot scores (last 12 weeks), "
+        f"oldest first. 404 for an unknown or retired system. {READ_RULE}",
+        responses=OpenApiTypes.OBJECT,
+        examples=[OpenApiExample("A scorecard", value=SCORECARD_EXAMPLE, response_only=True)],
+    )
     def get(self, request: Request, slug: str) -> Response:
-        systems = systems_in_scope().filter(slug=slug)
-        cards = scorecards_for(systems)
+        cards = scorecards_for(systems_in_scope().filter(slug=slug))
         if not cards:
-            return Response({"detail": f"No AI system {slug!r} in scope."}, status=404)
+            raise NotFound(f"No AI system {slug!r} in scope.")
         body = _card_json(cards[0])
         body["trend"] = system_score_trend(system=cards[0].system)
         return Response(body)

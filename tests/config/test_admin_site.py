@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.db.models import Model
@@ -12,8 +15,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts.models import AlertRule
+from alerts.models import AlertRule, ApiToken, Delivery, Episode, Integration, Waiver
+from alerts.models.lint import LintCheck
+from alerts.tokens import token_create
 from fleet.models import AISystem, Membership, Team
+from fleet.slo import SLO, ScorecardSnapshot
+from fleet.slo_services import slo_save
 from runbooks.models import Runbook
 from runbooks.services import runbook_save
 
@@ -32,11 +39,12 @@ def admin_client_logged(make_user: Callable[..., User]) -> Client:
 
 @pytest.fixture
 def catalog(team: Team, member: User) -> None:
+    """At least one row of every model the admin registers, so every change form is loaded."""
     system = AISystem.objects.create(slug="fraud-scorer", name="Fraud scorer", owner_team=team)
     runbook = runbook_save(
         runbook=Runbook(slug="latency"), author=None, title="Latency", body="## Summary\n"
     )
-    AlertRule.objects.create(
+    rule = AlertRule.objects.create(
         alertname="ModelLatencyHigh",
         matchers={"model": "fraud-scorer"},
         system=system,
@@ -45,6 +53,55 @@ def catalog(team: Team, member: User) -> None:
     )
     AlertRule.objects.create(alertname="Orphan", status=AlertRule.Status.MUTED)
     Group.objects.create(name="Platform admins")
+    slo_save(
+        slo=SLO(),
+        system=system,
+        name="Availability",
+        slug="availability",
+        ratio_query="avg_over_time(up[$window])",
+        objective=Decimal("99.5"),
+        runbook=runbook,
+    )
+    ScorecardSnapshot.objects.create(system=system, week="2026-W47", score=80, missing=["slo"])
+    Waiver.objects.create(
+        alertname="Orphan",
+        lint_check=LintCheck.RUNBOOK,
+        reason="runbook in review",
+        approver=member,
+        expires_at=timezone.now() + timedelta(days=7),
+    )
+    integration = Integration.objects.create(name="prod alertmanager", source="prometheus")
+    token, _ = token_create(
+        name="alertmanager", scope=ApiToken.Scope.INGEST, integration=integration
+    )
+    delivery = Delivery.objects.create(
+        source="prometheus",
+        integration=integration,
+        token=token,
+        body='{"version": "4"}',
+        content_type="application/json",
+        outcome=Delivery.Outcome.ACCEPTED,
+    )
+    Episode.objects.create(
+        rule=rule,
+        fingerprint="4c33aed61970e396",
+        labels={"alertname": "ModelLatencyHigh", "model": "fraud-scorer"},
+        starts_at=timezone.now() - timedelta(hours=1),
+        source="prometheus",
+        system=system,
+        first_delivery=delivery,
+    )
+    login = {"user_agent": "curl/8", "ip_address": "127.0.0.1", "username": "mallory"}
+    AccessAttempt.objects.create(
+        **login,
+        http_accept="*/*",
+        path_info="/accounts/login/",
+        get_data="",
+        post_data="username=mallory",
+        failures_since_start=1,
+    )
+    AccessFailureLog.objects.create(**login, http_accept="*/*", path_info="/accounts/login/")
+    AccessLog.objects.create(**login, http_accept="*/*", path_info="/accounts/login/")
 
 
 def _url(model: type[Model], view: str, *args: object) -> str:
@@ -81,8 +138,7 @@ def test_add_form_loads_or_is_refused(
 @pytest.mark.parametrize("model", REGISTERED, ids=lambda m: m._meta.label)
 def test_change_form_loads(admin_client_logged: Client, catalog: None, model: type[Model]) -> None:
     obj = model._default_manager.first()
-    if obj is None:
-        pytest.skip(f"no {model._meta.label} row in this fixture")
+    assert obj is not None, f"the catalog fixture has no {model._meta.label} row: add one"
     assert admin_client_logged.get(_url(model, "change", obj.pk)).status_code == 200
 
 

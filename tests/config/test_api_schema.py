@@ -19,9 +19,6 @@ from schemathesis.specs.openapi import checks
 from alerts.models import AlertRule, Episode
 from fleet.models import AISystem, Team
 from runbooks.models import Runbook
-from tests import schemathesis_compat
-
-schemathesis_compat.install()
 
 
 @pytest.fixture
@@ -40,7 +37,10 @@ def api_schema(db: None) -> Iterator[Any]:
         signals.request_finished.connect(close_old_connections)
 
 
-schema = schemathesis.from_pytest_fixture("api_schema")
+# The ingest webhooks are in the schema (alerts/integrations/openapi.py) but a read or write
+# token can only get their 403 there: tests/alerts/integrations/test_openapi_examples.py posts
+# their documented examples with an ingest token instead.
+schema = schemathesis.from_pytest_fixture("api_schema").exclude(tag="integrations")
 
 
 @pytest.fixture
@@ -109,6 +109,17 @@ def test_schema_describes_every_operation_with_examples(db: None) -> None:
         "/api/v1/waivers/",
         "/api/v1/ownership/",
         "/api/v1/rules/lint/",
+        "/api/v1/slos/",
+        "/api/v1/slos/{id}/",
+        "/api/v1/scorecards/",
+        "/api/v1/scorecards/{slug}/",
+        "/api/v1/teams/{slug}/slo-rules.yml",
+        "/api/v1/integrations/alertmanager/",
+        "/api/v1/integrations/grafana/",
+        "/api/v1/integrations/datadog/",
+        "/api/v1/integrations/whylabs/",
+        "/api/v1/integrations/evidently/",
+        "/api/v1/integrations/generic/",
     ]:
         assert path in paths, path
     for path, operations in paths.items():

@@ -8,6 +8,7 @@ Alertmanager holds and sent, and `backfill_alerts` against that Prometheus must 
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -33,7 +34,9 @@ from tests.conftest import require_service
 
 PROMETHEUS = "/usr/bin/prometheus"
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
-PROM_PORT, AM_PORT, STEWARD_PORT = 18290, 18291, 18292
+# Three consecutive ports; parallel checkouts on one host set STEWARD_TEST_PORT_BASE apart.
+PORT_BASE = int(os.environ.get("STEWARD_TEST_PORT_BASE", "18290"))
+PROM_PORT, AM_PORT, STEWARD_PORT = PORT_BASE, PORT_BASE + 1, PORT_BASE + 2
 WAIT_SECONDS = 40
 
 RULES = {

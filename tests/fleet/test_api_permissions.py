@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from alerts.models import AlertRule, Waiver
 from fleet.models import AISystem, Membership, Team
+from fleet.slo import SLO
+from fleet.slo_services import slo_save
 from runbooks.models import Runbook
 from tests.api_helpers import session_client, token_client
 
@@ -41,6 +43,17 @@ ALLOWED: dict[str, dict[str, set[str]]] = {
     "memberships": dict.fromkeys(OPS, {"fleet_write_token", "member_user", "staff_user"}),
     # A waiver lets an alert past the gate: staff or a fleet-wide token only.
     "waivers": dict.fromkeys(OPS, ADMINS),
+    # An SLO belongs to its system's team (fleet/api_slo.py).
+    "slos": dict.fromkeys(OPS, OWNERS),
+}
+
+SLO_FIELDS: dict[str, Any] = {
+    "name": "Availability",
+    "good_query": 'sum(rate(requests_total{code!~"5.."}[$window]))',
+    "total_query": "sum(rate(requests_total[$window]))",
+    "objective": "99.5",
+    "window_days": 30,
+    "layer": "infra",
 }
 
 
@@ -69,6 +82,7 @@ def world(team: Team, member: User, make_user: Callable[..., User]) -> dict[str,
         expires_at=timezone.now() + timedelta(days=7),
     )
     membership = Membership.objects.create(team=team, user=colleague)
+    slo = slo_save(slo=SLO(), **SLO_FIELDS, system=system, slug="availability")
     clients = {
         "anonymous": Client(),
         "ingest_token": token_client("ingest", team, staff),
@@ -88,6 +102,7 @@ def world(team: Team, member: User, make_user: Callable[..., User]) -> dict[str,
             "runbooks": {"slug": "new-runbook", "title": "New", "owner_team": team.slug},
             "teams": {"slug": "new-team", "name": "New team"},
             "memberships": {"team": team.slug, "user": newcomer.username, "role": "member"},
+            "slos": {**SLO_FIELDS, "system": system.slug, "slug": "latency"},
             "waivers": {
                 "alertname": "NewAlert",
                 "check": "owner",
@@ -102,6 +117,7 @@ def world(team: Team, member: User, make_user: Callable[..., User]) -> dict[str,
             "teams": f"/api/v1/teams/{team.slug}/",
             "memberships": f"/api/v1/memberships/{membership.pk}/",
             "waivers": f"/api/v1/waivers/{waiver.pk}/",
+            "slos": f"/api/v1/slos/{slo.pk}/",
         },
         "update": {
             "systems": {"name": "Renamed"},
@@ -110,6 +126,7 @@ def world(team: Team, member: User, make_user: Callable[..., User]) -> dict[str,
             "teams": {"name": "Renamed"},
             "memberships": {"role": "lead"},
             "waivers": {"reason": "still pending"},
+            "slos": {"objective": "99.9"},
         },
     }
 

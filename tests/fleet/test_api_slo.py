@@ -110,10 +110,10 @@ def test_invalid_sli_is_a_400_naming_the_problem(
     body = {**BODY, "ratio_query": "avg_over_time(up[$window])"}
     response = _post(client, body, **_bearer("write", team))
     assert response.status_code == 400
-    assert "not both" in response.content.decode()
+    assert "not both" in response.json()["error"]["message"]
     response = _post(client, {**BODY, "good_query": "sum(rate(x[5m]))"}, **_bearer("write"))
     assert response.status_code == 400
-    assert "$window" in response.json()["good_query"][0]
+    assert "$window" in response.json()["error"]["fields"]["good_query"][0]
 
 
 def test_team_rule_file_over_the_api(
@@ -147,7 +147,11 @@ def test_scorecards_api(client: Client, system: AISystem, make_slo: Callable[...
     assert [s["system"] for s in filtered["systems"]] == ["fraud-scorer"]
     detail = client.get("/api/v1/scorecards/fraud-scorer/", **headers).json()
     assert detail["slos"] == 1 and detail["trend"] == []
-    assert client.get("/api/v1/scorecards/nope/", **headers).status_code == 404
+    missing = client.get("/api/v1/scorecards/nope/", **headers)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    assert "nope" in missing.json()["error"]["message"]
+    assert client.get("/api/v1/scorecards/", **_bearer("ingest")).status_code == 403
 
 
 @pytest.mark.parametrize("path", ["/fleet/teams/fraud-ml/slo-rules.yml"])
