@@ -46,11 +46,12 @@ def _rules(count: int, team: Team) -> list[AlertRule]:
         Episode(
             rule=rule,
             fingerprint=f"{rule.pk}-{n}",
-            starts_at=now - timedelta(days=n * 3, minutes=rule.pk),
+            # A few minutes apart per rule; not by primary key, which grows across tests.
+            starts_at=now - timedelta(days=n * 3, minutes=position + 1),
             ends_at=now - timedelta(days=n * 3),
             source="prometheus",
         )
-        for rule in rules
+        for position, rule in enumerate(rules)
         for n in range(6)
     )
     for offset in range(-2, 1):
