@@ -17,12 +17,11 @@ from alerts.models import Delivery, Episode, Evaluation
 from tests.faults.conftest import (
     Gunicorn,
     alertmanager_payload,
-    clean_results,
     post,
-    results,
     this_week_start,
     wait_for,
 )
+from tests.support.noise_results import clean_results, results
 from tests.support.processes import CeleryWorker, RedisServer
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(60)]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +17,8 @@ import pytest
 
 from alerts.models import AlertRule, Episode, Evaluation
 from alerts.noise.evaluation import PAUSE_ENV
-from tests.faults.conftest import clean_results, database_url, results, this_week_start, wait_for
+from tests.faults.conftest import database_url, this_week_start, wait_for
+from tests.support.noise_results import clean_results, results
 from tests.support.processes import ROOT, CeleryWorker, RedisServer
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(60)]
