@@ -146,7 +146,11 @@ def delivery_ingest(
         _touch_rules(events, rules)
         if result.weeks:
             weeks = sorted(result.weeks)
-            transaction.on_commit(lambda: episodes_changed.send(sender=Episode, weeks=weeks))
+            # robust: the delivery is committed by then; derived work that fails (a receiver
+            # raising) is logged and must never turn the answer into a 5xx.
+            transaction.on_commit(
+                lambda: episodes_changed.send(sender=Episode, weeks=weeks), robust=True
+            )
     return result
 
 

@@ -68,8 +68,13 @@ def week_evaluate(*, week: str, now: datetime | None = None) -> Evaluation:
             finished_at=now,
             error="Abandoned: the worker stopped before finishing.",
         )
+        # started_at is read after the lock is held, so that the intervals of two evaluations
+        # of one week never overlap, even when this one was requested while another ran.
         evaluation = Evaluation.objects.create(
-            week=week, status=Evaluation.Status.RUNNING, requested_at=now, started_at=now
+            week=week,
+            status=Evaluation.Status.RUNNING,
+            requested_at=now,
+            started_at=timezone.now(),
         )
         try:
             rules, raised = _evaluate(week=week, start=start, end=end, now=now)

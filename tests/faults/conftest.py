@@ -1,0 +1,217 @@
+"""Real services for the fault tests: PostgreSQL (the pytest-django test database), a Redis
+server of our own, gunicorn and Celery processes, all on this branch's ports on 127.0.0.1.
+
+Every process is started by a fixture and stopped at the end of its test, even on failure.
+The processes see committed data only, hence `transactional_db`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from alerts.models import ApiToken
+from alerts.tokens import token_create
+from alerts.weeks import current_week, week_bounds
+from tests.conftest import require_service
+from tests.support.processes import ROOT, CeleryWorker, RedisServer, wait_for_port
+
+GUNICORN_PORT = 18990
+REDIS_PORT = 19101
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    host = db["HOST"] or "127.0.0.1"
+    return f"postgres://{db['USER']}{password}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def wait_for(condition: Callable[[], Any], *, seconds: float, what: str, logs: str = "") -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {seconds}s waiting for {what}\n{logs[-4000:]}")
+
+
+class Gunicorn:
+    """`gunicorn config.wsgi -c deploy/gunicorn.conf.py`, configured only through env vars."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.base = f"http://127.0.0.1:{GUNICORN_PORT}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DEBUG": "1",
+            "LOG_FORMAT": "json",
+            "GUNICORN_BIND": f"127.0.0.1:{GUNICORN_PORT}",
+            **self.env,
+        }
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(  # noqa: S603
+                [sys.executable, "-m", "gunicorn", "config.wsgi:application"]
+                + ["-c", "deploy/gunicorn.conf.py"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.base}/healthz", timeout=1):  # noqa: S310
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"gunicorn not up in 30s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        wait_for_port(GUNICORN_PORT, up=False, timeout=5)
+
+
+@pytest.fixture
+def pg(require_postgres: None, transactional_db: None) -> None:
+    """The PostgreSQL test database, committed for real so other processes see the data."""
+
+
+@pytest.fixture
+def redis_server(pg: None) -> Iterator[RedisServer]:
+    require_service(RedisServer.available(), "redis-server on PATH")
+    server = RedisServer(REDIS_PORT)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def ingest_token(pg: None) -> str:
+    _, raw = token_create(name="alertmanager", scope=ApiToken.Scope.INGEST)
+    return raw
+
+
+@pytest.fixture
+def gunicorn(pg: None, tmp_path: Path) -> Iterator[Callable[..., Gunicorn]]:
+    started: list[Gunicorn] = []
+
+    def start(**env: str) -> Gunicorn:
+        server = Gunicorn({"DATABASE_URL": database_url(), **env}, tmp_path / "gunicorn.log")
+        started.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def worker(pg: None, tmp_path: Path) -> Iterator[Callable[..., CeleryWorker]]:
+    started: list[CeleryWorker] = []
+
+    def start(broker_url: str, *, concurrency: int = 1, **env: str) -> CeleryWorker:
+        process = CeleryWorker(
+            broker_url=broker_url,
+            env={"DATABASE_URL": database_url(), **env},
+            concurrency=concurrency,
+        )
+        started.append(process)
+        process.start(tmp_path / f"worker{len(started)}.log")
+        process.wait_ready()
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+def this_week_start() -> tuple[str, datetime]:
+    """The running ISO week and a moment in it from which hourly alerts stay in the past."""
+    week = current_week()
+    start, _ = week_bounds(week)
+    return week, start
+
+
+def alertmanager_payload(
+    alerts: list[tuple[str, str, datetime]], *, group: str = "burst"
+) -> dict[str, Any]:
+    """An Alertmanager 0.25 webhook body: (alertname, instance, startsAt) per firing alert."""
+    return {
+        "receiver": "steward",
+        "status": "firing",
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": {"alertname": name, "instance": instance, "severity": "warning"},
+                "annotations": {"summary": f"{name} on {instance}"},
+                "startsAt": starts_at.isoformat().replace("+00:00", "Z"),
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "http://prometheus:9090/graph",
+                "fingerprint": hashlib.sha256(f"{name}/{instance}".encode()).hexdigest()[:16],
+            }
+            for name, instance, starts_at in alerts
+        ],
+        "groupLabels": {"alertname": group},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager:9093",
+        "version": "4",
+        "groupKey": f'{{}}:{{group="{group}"}}',
+        "truncatedAlerts": 0,
+    }
+
+
+def post(base: str, token: str, payload: object, *, timeout: float = 30) -> tuple[int, Any]:
+    """POST a delivery for real; returns (status, decoded JSON body)."""
+    request = urllib.request.Request(  # noqa: S310
+        f"{base}/api/v1/integrations/alertmanager/",
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        body = error.read()
+        try:
+            return error.code, json.loads(body)
+        except ValueError:
+            return error.code, body.decode(errors="replace")
