@@ -1,4 +1,4 @@
-"""Steward's self-metrics (served at /metrics, names listed in notes/README-prod.md).
+"""Steward's self-metrics (served at /metrics, names listed in README.md, "Metrics").
 
 Counters and histograms here are updated by signal receivers in the process where the event
 happens: gunicorn workers for deliveries, Celery workers for evaluations and tasks. With

@@ -1,4 +1,4 @@
-"""Validation of the Datadog webhook payload that Steward documents (notes/README-ingest.md).
+"""Validation of the Datadog webhook payload that Steward documents (README.md, "Other sources").
 
 Datadog's webhook body is a template the user pastes into the Webhooks integration tile; its
 `$VARIABLES` are filled in as strings. Required: `alert_id` ($ALERT_ID), `alert_title`

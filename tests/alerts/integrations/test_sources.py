@@ -88,7 +88,7 @@ def test_grafana_bad_or_missing_signature_is_401(
 
 
 def _datadog(transition: str, date_ms: int, alert_type: str = "error") -> dict[str, str]:
-    """The payload template of notes/README-ingest.md with Datadog's variables filled in."""
+    """The payload template of README.md, "Other sources" with Datadog's variables filled in."""
     return {
         "id": "7328112658219483311",
         "alert_id": "1234",
