@@ -175,6 +175,10 @@ def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen[by
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="0",
         LOG_LEVEL="WARNING",
+        # As in production: derived work goes to the broker (nobody consumes it here) instead of
+        # running in-process inside a request, which the embedded default does.
+        CELERY_BROKER_URL=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/9"),
+        REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
     )
     process = subprocess.Popen(
         [

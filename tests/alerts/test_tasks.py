@@ -101,3 +101,15 @@ def test_a_malformed_week_fails_at_once(calls: list[str]) -> None:
     with pytest.raises(ValueError, match="ISO week"):
         episodes_changed.send(sender=None, weeks=["nonsense"])
     assert calls == []
+
+
+def test_in_process_a_busy_week_is_skipped_instead_of_blocking_the_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # SQLite has no cross-process lock to hold, so the lock's answer is simulated.
+    def busy(*, week: str) -> None:
+        raise tasks.EvaluationBusy(f"An evaluation of {week} is already running.")
+
+    monkeypatch.setattr(tasks, "week_evaluate", busy)
+    result = tasks.evaluate_week.apply(args=(WEEK,))
+    assert result.successful()
