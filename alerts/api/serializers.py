@@ -115,12 +115,16 @@ class EpisodeSerializer(serializers.ModelSerializer[Episode]):
         return "open" if episode.ends_at is None else "resolved"
 
 
-class RuleWeekSerializer(serializers.ModelSerializer[RuleWeek]):
+class _PerRuleSerializer(serializers.ModelSerializer[Any]):
+    """Rows about one rule (weekly statistics, flags) name its alert and owner team."""
+
     alertname = serializers.CharField(source="rule.alertname", read_only=True)
     team: serializers.RelatedField[Any, Any, Any] = serializers.SlugRelatedField(
         source="rule.owner_team", slug_field="slug", read_only=True, allow_null=True
     )
 
+
+class RuleWeekSerializer(_PerRuleSerializer):
     class Meta:
         model = RuleWeek
         fields = [
@@ -145,12 +149,7 @@ class RuleWeekSerializer(serializers.ModelSerializer[RuleWeek]):
         ]
 
 
-class RuleFlagSerializer(serializers.ModelSerializer[RuleFlag]):
-    alertname = serializers.CharField(source="rule.alertname", read_only=True)
-    team: serializers.RelatedField[Any, Any, Any] = serializers.SlugRelatedField(
-        source="rule.owner_team", slug_field="slug", read_only=True, allow_null=True
-    )
-
+class RuleFlagSerializer(_PerRuleSerializer):
     class Meta:
         model = RuleFlag
         fields = [
