@@ -6,6 +6,8 @@ can all call the same code.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.utils import timezone
@@ -13,14 +15,20 @@ from django.utils import timezone
 from alerts.models import Engagement, Episode, Feedback
 
 
+def engagements_record(
+    *, episodes: Iterable[Episode], user: User | AnonymousUser | None, kind: str
+) -> list[Engagement]:
+    """One engagement per episode, in one INSERT however many episodes a page shows."""
+    who = user if isinstance(user, User) else None
+    return Engagement.objects.bulk_create(
+        Engagement(episode=episode, user=who, kind=kind) for episode in episodes
+    )
+
+
 def engagement_record(
     *, episode: Episode, user: User | AnonymousUser | None, kind: str
 ) -> Engagement:
-    return Engagement.objects.create(
-        episode=episode,
-        user=user if isinstance(user, User) else None,
-        kind=kind,
-    )
+    return engagements_record(episodes=[episode], user=user, kind=kind)[0]
 
 
 @transaction.atomic

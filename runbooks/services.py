@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts.models import AlertRule, Engagement, Episode
-from alerts.services import engagement_record
+from alerts.services import engagements_record
 from runbooks.models import Runbook, RunbookRevision
 
 VIEW_DEDUP_WINDOW = timedelta(minutes=10)
@@ -101,8 +101,8 @@ def oncall_view_record(
                 at__gte=timezone.now() - VIEW_DEDUP_WINDOW,
             ).values_list("episode_id", flat=True)
         )
-    return [
-        engagement_record(episode=episode, user=user, kind=Engagement.Kind.RUNBOOK_VIEW)
-        for episode in episodes
-        if episode.pk not in seen
-    ]
+    return engagements_record(
+        episodes=[episode for episode in episodes if episode.pk not in seen],
+        user=user,
+        kind=Engagement.Kind.RUNBOOK_VIEW,
+    )
