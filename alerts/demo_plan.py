@@ -31,6 +31,8 @@ REFIRE_GAP = timedelta(minutes=1)
 # The review decision the tuned rule got, and the quiet rule kept: weeks before this one.
 TUNED_WEEKS_AGO = 4
 KEPT_WEEKS_AGO = 5
+# Rules the extra profiles (firing now, tuned) leave over, so that some stay silent.
+SILENT_RESERVE = 3
 DECISION_NOTES = {
     "tune": "Fired on every deploy: threshold raised and `for: 10m` added.",
     "keep": "Rare and always actionable; keep as it is.",
@@ -226,8 +228,13 @@ def _duplicate_pair(
     return firings
 
 
-def _pick(rules: list[RuleData], test: Callable[[RuleData], bool]) -> RuleData | None:
-    found = next((rule for rule in rules if test(rule)), None) or (rules[0] if rules else None)
+def _pick(
+    rules: list[RuleData], test: Callable[[RuleData], bool], *, fallback: bool
+) -> RuleData | None:
+    """The first rule passing `test`; with `fallback`, else the first rule (small catalogs)."""
+    found = next((rule for rule in rules if test(rule)), None)
+    if found is None and fallback and rules:
+        found = rules[0]
     if found is not None:
         rules.remove(found)
     return found
@@ -257,21 +264,25 @@ def _decidable(rule: RuleData) -> bool:
 def _assign(rules: list[RuleData], rng: random.Random) -> dict[int, Profile]:
     """Choose a profile per rule; rules left without one stay silent."""
     profiles: dict[int, Profile] = {}
-    wanted: list[tuple[Profile, Callable[[RuleData], bool]]] = [
-        (_night, lambda rule: _interrupting(rule) and rule.owned),
-        (_firing_now, lambda rule: rule.severity == "critical" and rule.owned),
-        (_firing_now, lambda rule: rule.severity == "page" and rule.owned),
-        (_firing_now, lambda rule: rule.severity == "warning" and rule.owned),
-        (_tuned, lambda rule: rule.severity == "warning" and _decidable(rule)),
-        (_noisy, lambda rule: rule.owned),
-        (_flapping, lambda rule: rule.owned),
-        (_transient, lambda rule: rule.owned),
-        (_stuck, lambda rule: rule.owned),
-        (_quiet, lambda rule: not rule.team),
-        (_quiet, lambda rule: not rule.has_runbook and rule.decider_id is not None),
+    # (profile, test, fallback): the flag-raising profiles take any rule in a small catalog;
+    # the extras only take a rule that fits them.
+    wanted: list[tuple[Profile, Callable[[RuleData], bool], bool]] = [
+        (_night, lambda rule: _interrupting(rule) and rule.owned, True),
+        (_noisy, lambda rule: rule.owned, True),
+        (_flapping, lambda rule: rule.owned, True),
+        (_transient, lambda rule: rule.owned, True),
+        (_stuck, lambda rule: rule.owned, True),
+        (_quiet, lambda rule: not rule.team, True),
+        (_quiet, lambda rule: not rule.has_runbook and rule.decider_id is not None, True),
+        (_firing_now, lambda rule: rule.severity == "critical" and rule.owned, False),
+        (_firing_now, lambda rule: rule.severity == "page" and rule.owned, False),
+        (_firing_now, lambda rule: rule.severity == "warning" and rule.owned, False),
+        (_tuned, lambda rule: rule.severity == "warning" and _decidable(rule), False),
     ]
-    for profile, test in wanted:
-        rule = _pick(rules, test)
+    for profile, test, fallback in wanted:
+        if not fallback and len(rules) <= SILENT_RESERVE:
+            continue  # keep some rules silent: the silent flag needs them
+        rule = _pick(rules, test, fallback=fallback)
         if rule is not None:
             profiles[rule.id] = profile
     for index, rule in enumerate(rules):
