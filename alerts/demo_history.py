@@ -212,7 +212,9 @@ def _record_decisions(planned: list[PlannedDecision], rules: dict[int, AlertRule
             now=plan.decided_at,
         )
         if plan.kind == Decision.Kind.TUNE:
-            decision_mark_done(user=user, decision=decision, now=plan.decided_at + timedelta(days=2))
+            decision_mark_done(
+                user=user, decision=decision, now=plan.decided_at + timedelta(days=2)
+            )
         created += 1
     return created
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from io import StringIO
 
 import pytest
@@ -28,13 +27,11 @@ def _counts() -> dict[str, int]:
     return {m._meta.label: m._default_manager.count() for m in MODELS}
 
 
-def test_seed_demo_is_idempotent_and_fast() -> None:
-    started = time.monotonic()
+def test_seed_demo_is_idempotent() -> None:
     _seed()
     first = _counts()
     rules = list(AlertRule.objects.values().order_by("pk"))
     output = _seed()
-    assert time.monotonic() - started < 10
     assert _counts() == first
     assert list(AlertRule.objects.values().order_by("pk")) == rules
     assert "Created: nothing" in output
