@@ -19,7 +19,7 @@ MODELS = (Team, Membership, User, AISystem, AlertRule, Runbook, RunbookRevision)
 
 def _seed() -> str:
     out = StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", "--now", "2026-11-25T14:30:00+00:00", stdout=out)
     return out.getvalue()
 
 
