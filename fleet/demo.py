@@ -13,10 +13,12 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from alerts.demo_history import HistorySummary, demo_history_seed
 from alerts.models import AlertRule, Source, matchers_key
 from alerts.rulefiles import parse_duration
 from fleet import demo_data
 from fleet.demo_runbooks import RUNBOOKS
+from fleet.demo_slos import demo_scorecard_history, demo_slos_seed
 from fleet.models import AISystem, Membership, Team
 from runbooks.models import Runbook
 from runbooks.services import runbook_save
@@ -254,3 +256,25 @@ def demo_seed(*, now: datetime) -> DemoSummary:
         )
         summary.admin_created = True
     return summary
+
+
+@dataclass
+class DemoReport:
+    """What one `seed_demo` run wrote."""
+
+    catalog: DemoSummary
+    slos_created: int
+    history: HistorySummary
+    snapshots: int
+
+
+@transaction.atomic
+def demo_seed_all(*, now: datetime) -> DemoReport:
+    """The whole demo in one transaction, so a failure leaves nothing half-written:
+    the catalog, SLOs of the critical systems, 8 weeks of history with past review decisions
+    (evaluated), then 12 weeks of scorecard snapshots (they read the flags and SLOs)."""
+    catalog = demo_seed(now=now)
+    slos = demo_slos_seed()
+    history = demo_history_seed(now=now)
+    snapshots = demo_scorecard_history(now=now)
+    return DemoReport(catalog=catalog, slos_created=slos, history=history, snapshots=snapshots)

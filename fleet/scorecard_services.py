@@ -2,13 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from django.utils import timezone
 
 from alerts.weeks import parse_week, week_of
+from fleet.models import AISystem
 from fleet.scorecards import scorecards_for, systems_in_scope
 from fleet.slo import ScorecardSnapshot
+
+
+class SnapshotRow(NamedTuple):
+    system: AISystem
+    score: int
+    missing: list[str]
+
+
+def scorecard_snapshots_store(*, week: str, rows: Sequence[SnapshotRow], taken_at: datetime) -> int:
+    """Store `rows` under `week`, overwriting that week's earlier rows (one upsert)."""
+    parse_week(week)
+    ScorecardSnapshot.objects.bulk_create(
+        [
+            ScorecardSnapshot(
+                system=row.system,
+                week=week,
+                score=row.score,
+                missing=row.missing,
+                taken_at=taken_at,
+            )
+            for row in rows
+        ],
+        update_conflicts=True,
+        unique_fields=["system", "week"],
+        update_fields=["score", "missing", "taken_at"],
+    )
+    return len(rows)
 
 
 def scorecard_snapshots_write(*, week: str | None = None, now: datetime | None = None) -> int:
@@ -20,19 +50,5 @@ def scorecard_snapshots_write(*, week: str | None = None, now: datetime | None =
     week = week or week_of(now)
     parse_week(week)
     cards = scorecards_for(systems_in_scope(), now=now)
-    ScorecardSnapshot.objects.bulk_create(
-        [
-            ScorecardSnapshot(
-                system=card.system,
-                week=week,
-                score=card.score,
-                missing=card.missing_codes,
-                taken_at=now,
-            )
-            for card in cards
-        ],
-        update_conflicts=True,
-        unique_fields=["system", "week"],
-        update_fields=["score", "missing", "taken_at"],
-    )
-    return len(cards)
+    rows = [SnapshotRow(card.system, card.score, card.missing_codes) for card in cards]
+    return scorecard_snapshots_store(week=week, rows=rows, taken_at=now)

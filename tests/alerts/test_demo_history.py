@@ -8,7 +8,8 @@ import pytest
 from django.contrib.auth.models import User
 
 from alerts.demo_history import demo_history_seed
-from alerts.models import AlertRule, Engagement, Episode, Feedback, Flag, RuleFlag
+from alerts.integrations.alertmanager.fingerprint import fingerprint
+from alerts.models import AlertRule, Decision, Engagement, Episode, Feedback, Flag, RuleFlag
 from alerts.weeks import week_of, weeks_back
 from fleet.models import AISystem, Membership, Team
 from runbooks.models import Runbook
@@ -60,8 +61,14 @@ def _state() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], int, i
 
 def test_demo_history_raises_every_flag_and_is_idempotent() -> None:
     _catalog()
-    created = demo_history_seed(now=NOW)
+    created = demo_history_seed(now=NOW).episodes
     assert created == Episode.objects.count() > 300
+    for episode in Episode.objects.select_related("rule"):
+        assert episode.fingerprint == fingerprint(episode.labels)
+        assert episode.labels["alertname"] == episode.rule.alertname
+        assert episode.system_id == episode.rule.system_id
+    decisions = Decision.objects.count()
+    assert decisions >= 1  # this small catalog has few rules a team lead can decide for
     weeks = weeks_back(week_of(NOW), 8)
     assert set(Episode.objects.values_list("starts_at", flat=True)) and all(
         week_of(start) in weeks for start in Episode.objects.values_list("starts_at", flat=True)
@@ -74,11 +81,12 @@ def test_demo_history_raises_every_flag_and_is_idempotent() -> None:
     assert {Flag.NOISY, Flag.FLAPPING, Flag.DUPLICATE, Flag.STUCK, Flag.SILENT} <= this_week
 
     first = _state()
-    assert demo_history_seed(now=NOW) == created
+    assert demo_history_seed(now=NOW).episodes == created
+    assert Decision.objects.count() == decisions
     assert _state() == first
 
 
 def test_demo_history_on_an_empty_catalog_only_adds_the_uncatalogued_example() -> None:
-    assert demo_history_seed(now=NOW) == 5
+    assert demo_history_seed(now=NOW).episodes == 5
     assert AlertRule.objects.get().catalogued is False
     assert NOW - timedelta(weeks=8) < Episode.objects.earliest("starts_at").starts_at

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from io import StringIO
 
 import pytest
@@ -20,7 +19,7 @@ MODELS = (Team, Membership, User, AISystem, AlertRule, Runbook, RunbookRevision)
 
 def _seed() -> str:
     out = StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", "--now", "2026-11-25T14:30:00+00:00", stdout=out)
     return out.getvalue()
 
 
@@ -28,13 +27,11 @@ def _counts() -> dict[str, int]:
     return {m._meta.label: m._default_manager.count() for m in MODELS}
 
 
-def test_seed_demo_is_idempotent_and_fast() -> None:
-    started = time.monotonic()
+def test_seed_demo_is_idempotent() -> None:
     _seed()
     first = _counts()
     rules = list(AlertRule.objects.values().order_by("pk"))
     output = _seed()
-    assert time.monotonic() - started < 10
     assert _counts() == first
     assert list(AlertRule.objects.values().order_by("pk")) == rules
     assert "Created: nothing" in output
