@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -23,14 +24,14 @@ def production_like() -> Iterator[None]:
 
 
 @pytest.fixture
-def signed_in(make_user: object, db: None) -> Client:
+def signed_in(db: None) -> Client:
     client = Client(raise_request_exception=False)
     client.force_login(User.objects.create_user("carol", password="pw-for-tests"))
     return client
 
 
-def page(response: object) -> str:
-    return response.content.decode()  # type: ignore[attr-defined,no-any-return]
+def page(response: Any) -> str:
+    return response.content.decode()
 
 
 def assert_in_layout(body: str) -> None:
