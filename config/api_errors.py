@@ -2,7 +2,8 @@
 
 DRF's own exceptions (401, 403, 404, 405, 415, validation…), Django's Http404 and
 PermissionDenied, unexpected exceptions under /api/ and unknown /api/ URLs all answer in this
-shape, so a client needs one parser.
+shape, so a client needs one parser. DRF views go through `api_exception_handler`; everything
+else under /api/ through the handlers of `config.error_pages`, which ask `is_api_request`.
 """
 
 from __future__ import annotations
