@@ -2,7 +2,8 @@
 
 DRF's own exceptions (401, 403, 404, 405, 415, validation…), Django's Http404 and
 PermissionDenied, unexpected exceptions under /api/ and unknown /api/ URLs all answer in this
-shape, so a client needs one parser.
+shape, so a client needs one parser. DRF views go through `api_exception_handler`; everything
+else under /api/ through the handlers of `config.error_pages`, which ask `is_api_request`.
 """
 
 from __future__ import annotations
@@ -13,14 +14,25 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.views.defaults import page_not_found, server_error
+from django.http import Http404, HttpRequest
 from rest_framework import exceptions, status
 from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 logger = logging.getLogger(__name__)
+
+
+API_PREFIX = "/api/"
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    """Whether an error on this request answers the JSON body instead of an HTML page.
+
+    The one test every error handler uses: the path, not the Accept header, so that a browser
+    opening an API URL sees what a client would.
+    """
+    return request.path.startswith(API_PREFIX)
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -80,17 +92,3 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         message = str(raw) if raw is not None else str(exc) or code
     response.data = error_body(str(code), message)
     return response
-
-
-def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """handler404: JSON under /api/, Django's page elsewhere."""
-    if request.path.startswith("/api/"):
-        return JsonResponse(error_body("not_found", "Not found."), status=404)
-    return page_not_found(request, exception)
-
-
-def server_failure(request: HttpRequest) -> HttpResponse:
-    """handler500: JSON under /api/, Django's page elsewhere."""
-    if request.path.startswith("/api/"):
-        return JsonResponse(error_body("server_error", "Internal server error."), status=500)
-    return server_error(request)

@@ -129,6 +129,11 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("STEWARD_LOGIN_COOLOFF_MINUTES", 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "ops.security.client_ip"
+# A styled 429 that says until when (config.lockout); retries while locked do not prolong it.
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_page"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Styled CSRF failure page; JSON under /api/ (config.error_pages).
+CSRF_FAILURE_VIEW = "config.error_pages.csrf_failure"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"

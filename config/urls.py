@@ -19,6 +19,8 @@ urlpatterns = [
     path("", include("fleet.slo_urls")),
 ]
 
-# JSON error bodies under /api/ (config.api_errors), Django's pages elsewhere.
-handler404 = "config.api_errors.not_found"
-handler500 = "config.api_errors.server_failure"
+# JSON error bodies under /api/, the site's styled pages elsewhere (config.error_pages).
+handler400 = "config.error_pages.bad_request"
+handler403 = "config.error_pages.permission_denied"
+handler404 = "config.error_pages.page_not_found"
+handler500 = "config.error_pages.server_error"

@@ -28,14 +28,14 @@ class _Quiet(WSGIRequestHandler):
 
 
 @contextmanager
-def serve() -> Iterator[str]:
+def serve(port: int = PORT) -> Iterator[str]:
     server: WSGIServer = make_server(
-        "127.0.0.1", PORT, StaticFilesHandler(get_wsgi_application()), handler_class=_Quiet
+        "127.0.0.1", port, StaticFilesHandler(get_wsgi_application()), handler_class=_Quiet
     )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{PORT}"
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.shutdown()
         server.server_close()
