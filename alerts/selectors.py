@@ -18,6 +18,7 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+    Window,
 )
 from django.db.models.functions import Coalesce
 
@@ -185,11 +186,16 @@ def firing_now(
     limit: int = FIRING_SHOWN,
     more_url: str = "",
 ) -> FiringNow:
-    """The first `limit` of `episodes_firing_now`: one query, two when there are more."""
-    episodes = episodes_firing_now(system=system, rules=rules)
-    shown = list(episodes[: limit + 1])
-    total = len(shown) if len(shown) <= limit else episodes.count()
-    rows = [(episode, episode.duration_seconds(now=now)) for episode in shown[:limit]]
+    """The first `limit` of `episodes_firing_now` and how many there are, in one query (a
+    window count is computed before the LIMIT)."""
+    episodes = episodes_firing_now(system=system, rules=rules).annotate(
+        firing_total=Window(Count("id"))
+    )
+    shown = list(episodes[:limit])
+    total = shown[0].firing_total if shown else 0
+    rows: list[tuple[Episode, float]] = [
+        (episode, episode.duration_seconds(now=now)) for episode in shown
+    ]
     return FiringNow(rows=rows, total=total, more_url=more_url)
 
 
