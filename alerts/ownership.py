@@ -33,11 +33,17 @@ class AlertQuery:
     labels: Mapping[str, str]
 
 
-def oncall_runbook_url(alertname: str, labels: Mapping[str, str]) -> str:
-    """The on-call entry point `/runbooks/for/<alertname>/?<labels>` (DESIGN.md)."""
-    base = f"{settings.STEWARD_BASE_URL}/runbooks/for/{quote(alertname, safe='')}/"
+def oncall_path(alertname: str, labels: Mapping[str, str]) -> str:
+    """The on-call entry point `/runbooks/for/<alertname>/?<labels>` (DESIGN.md), as a path
+    for Steward's own pages."""
+    base = f"/runbooks/for/{quote(alertname, safe='')}/"
     query = {name: labels[name] for name in sorted(labels) if name != "alertname"}
     return f"{base}?{urlencode(query)}" if query else base
+
+
+def oncall_runbook_url(alertname: str, labels: Mapping[str, str]) -> str:
+    """`oncall_path` as an absolute URL, for Alertmanager annotations and API answers."""
+    return f"{settings.STEWARD_BASE_URL}{oncall_path(alertname, labels)}"
 
 
 def _status(rule: AlertRule | None, members: int) -> str:

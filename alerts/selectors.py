@@ -7,11 +7,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, IntegerField, Min, OuterRef, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import Coalesce
 
-from alerts.models import AlertRule, Episode, RuleFlag, RuleWeek
+from alerts.models import AlertRule, Episode, RuleFlag, RuleWeek, Severity
 from alerts.weeks import current_week, week_of, week_shift
+from fleet.models import AISystem
 
 # Values per IN list: well under SQLite's parameter limit.
 _IN_CHUNK = 500
@@ -72,6 +85,7 @@ class CatalogFilters:
     status: str = ""
     flag: str = ""
     uncatalogued: bool = False
+    firing: bool = False
 
 
 def _fires_since(since: datetime) -> Subquery:
@@ -85,12 +99,9 @@ def _fires_since(since: datetime) -> Subquery:
     return Subquery(counts, output_field=IntegerField())
 
 
-def rules_for_catalog(filters: CatalogFilters, *, week: str, now: datetime) -> QuerySet[AlertRule]:
-    """Rules for /alerts/ with `fires_7d` and `fires_28d`, filtered; `flag` filters on `week`."""
-    rules = AlertRule.objects.select_related("owner_team", "system", "runbook").annotate(
-        fires_7d=Coalesce(_fires_since(now - timedelta(days=7)), 0),
-        fires_28d=Coalesce(_fires_since(now - timedelta(days=28)), 0),
-    )
+def rules_matching(filters: CatalogFilters, *, week: str) -> QuerySet[AlertRule]:
+    """The rules the /alerts/ filters select (`flag` looks at `week`), unannotated."""
+    rules = AlertRule.objects.all()
     if filters.team:
         rules = rules.filter(owner_team__slug=filters.team)
     if filters.layer:
@@ -104,7 +115,88 @@ def rules_for_catalog(filters: CatalogFilters, *, week: str, now: datetime) -> Q
     if filters.flag:
         flagged = RuleFlag.objects.filter(week=week, flag=filters.flag).values("rule_id")
         rules = rules.filter(pk__in=flagged)
+    if filters.firing:
+        rules = rules.filter(pk__in=Episode.objects.open().values("rule_id"))
+    return rules
+
+
+def rules_for_catalog(filters: CatalogFilters, *, week: str, now: datetime) -> QuerySet[AlertRule]:
+    """Rules for /alerts/ with `fires_7d` and `fires_28d`, filtered; `flag` filters on `week`."""
+    rules = (
+        rules_matching(filters, week=week)
+        .select_related("owner_team", "system", "runbook")
+        .annotate(
+            fires_7d=Coalesce(_fires_since(now - timedelta(days=7)), 0),
+            fires_28d=Coalesce(_fires_since(now - timedelta(days=28)), 0),
+        )
+    )
     return rules.order_by("alertname", "matchers_key")
+
+
+# --- Firing now: the overview, /fleet/<slug>/, /alerts/?firing=1 and /alerts/<id>/ ------------
+
+# Worst first: the order of `Severity` (page, critical, warning, ticket, info), then no severity.
+_SEVERITY_RANK = Case(
+    *(When(rule__severity=value, then=Value(rank)) for rank, value in enumerate(Severity.values)),
+    default=Value(len(Severity.values)),
+    output_field=IntegerField(),
+)
+FIRING_SHOWN = 20
+
+
+def episodes_firing_now(
+    *, system: AISystem | None = None, rules: QuerySet[AlertRule] | None = None
+) -> QuerySet[Episode]:
+    """Open episodes (no end yet), worst severity first, then the longest firing, in one query.
+
+    The rule, its owner team and system and the episode's own system are joined. `system`
+    keeps episodes on that system (the episode's or its rule's); `rules` keeps those rules'.
+    """
+    episodes = (
+        Episode.objects.open()
+        .select_related("rule__owner_team", "rule__system", "system")
+        .alias(severity_rank=_SEVERITY_RANK)
+        .order_by("severity_rank", "starts_at", "id")
+    )
+    if system is not None:
+        episodes = episodes.filter(Q(system=system) | Q(rule__system=system))
+    if rules is not None:
+        episodes = episodes.filter(rule__in=rules.values("pk"))
+    return episodes
+
+
+@dataclass(frozen=True)
+class FiringNow:
+    """What the `alerts/_firing_now.html` block shows: the first rows and how many there are."""
+
+    rows: list[tuple[Episode, float]]  # episode, seconds it has been firing at `now`
+    total: int
+    more_url: str = ""
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.rows)
+
+
+def firing_now(
+    *,
+    now: datetime,
+    system: AISystem | None = None,
+    rules: QuerySet[AlertRule] | None = None,
+    limit: int = FIRING_SHOWN,
+    more_url: str = "",
+) -> FiringNow:
+    """The first `limit` of `episodes_firing_now` and how many there are, in one query (a
+    window count is computed before the LIMIT)."""
+    episodes = episodes_firing_now(system=system, rules=rules).annotate(
+        firing_total=Window(Count("id"))
+    )
+    shown = list(episodes[:limit])
+    total = shown[0].firing_total if shown else 0
+    rows: list[tuple[Episode, float]] = [
+        (episode, episode.duration_seconds(now=now)) for episode in shown
+    ]
+    return FiringNow(rows=rows, total=total, more_url=more_url)
 
 
 def flags_by_rule(rule_ids: Iterable[int], *, week: str) -> dict[int, list[RuleFlag]]:

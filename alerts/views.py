@@ -28,6 +28,7 @@ def _filters(request: HttpRequest) -> selectors.CatalogFilters:
         status=choice("status", AlertRule.Status.values),
         flag=choice("flag", Flag.values),
         uncatalogued=request.GET.get("uncatalogued") == "1",
+        firing=request.GET.get("firing") == "1",
     )
 
 
@@ -35,7 +36,12 @@ def rule_list(request: HttpRequest) -> HttpResponse:
     week = current_week()
     weeks = weeks_back(week, SPARK_WEEKS)
     filters = _filters(request)
-    rules = selectors.rules_for_catalog(filters, week=week, now=timezone.now())
+    now = timezone.now()
+    rules = selectors.rules_for_catalog(filters, week=week, now=now)
+    firing = None
+    if filters.firing:
+        matching = selectors.rules_matching(filters, week=week)
+        firing = selectors.firing_now(now=now, rules=matching, limit=PAGE_SIZE)
     page = Paginator(rules, PAGE_SIZE).get_page(request.GET.get("page"))
     ids = [rule.pk for rule in page]
     flags = selectors.flags_by_rule(ids, week=week)
@@ -51,6 +57,7 @@ def rule_list(request: HttpRequest) -> HttpResponse:
             "weeks": weeks,
             "rows": rows,
             "page": page,
+            "firing": firing,
             "filters": filters,
             "query": query.urlencode(),
             "teams": Team.objects.order_by("name").values_list("slug", "name"),
@@ -71,6 +78,7 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
     stats = selectors.rule_weeks(rule, weeks=weeks)
     episodes = Paginator(selectors.rule_episodes(rule), PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
+    this_rule = AlertRule.objects.filter(pk=rule.pk)
     return render(
         request,
         "alerts/rule_detail.html",
@@ -84,5 +92,7 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "page": episodes,
             "runbook_stale": rule.runbook.is_stale(now=now) if rule.runbook else False,
             "members": rule.owner_team.memberships.count() if rule.owner_team else 0,
+            "firing": selectors.firing_now(now=now, rules=this_rule),
+            "for_seconds": rule.for_duration.total_seconds() if rule.for_duration else None,
         },
     )

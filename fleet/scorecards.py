@@ -32,6 +32,7 @@ from alerts.models import AlertRule, Flag, Layer, RuleFlag
 from alerts.weeks import week_of, week_shift, weeks_back
 from fleet.models import AISystem, Membership, Team
 from fleet.slo import SLO, ScorecardSnapshot
+from runbooks.links import new_runbook_url
 
 WEIGHTS = {
     "layer_infra": 15,
@@ -102,6 +103,7 @@ def _rule_rows(systems: QuerySet[AISystem]) -> list[dict[str, Any]]:
             "id",
             "system_id",
             "alertname",
+            "matchers",
             "layer",
             "owner_team_id",
             "owner_has_members",
@@ -195,7 +197,7 @@ def _runbook_item(row: dict[str, Any], now: datetime) -> MissingItem | None:
         return MissingItem(
             code=f"no_runbook:{row['alertname']}",
             text=f"Alert {row['alertname']} has no runbook.",
-            fix_url=_url("/runbooks/new/", alertname=row["alertname"]),
+            fix_url=new_runbook_url(row["alertname"], row["matchers"]),
             fix_label="Write the runbook",
         )
     due = row["runbook__review_due_at"]

@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from alerts.models import Layer
+from alerts.selectors import firing_now
 from fleet import selectors
 from fleet.links import investigate_links
 from fleet.models import AISystem, Team
@@ -16,6 +17,7 @@ from fleet.scorecards import system_scorecard_context
 GAP_LIMIT = 50
 # Dashboards, traces and logs open on the last hours when no alert gives a window.
 LINK_WINDOW = timedelta(hours=6)
+FIRING_URL = "/alerts/?firing=1"
 
 
 def overview(request: HttpRequest) -> HttpResponse:
@@ -32,6 +34,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "gap_rules": list(gaps[:GAP_LIMIT]),
         "gap_count": gaps.count(),
         "layer_gaps": selectors.layer_gaps(),
+        "firing": firing_now(now=timezone.now(), more_url=FIRING_URL),
     }
     return render(request, "fleet/overview.html", context)
 
@@ -89,6 +92,7 @@ def system_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "leads": [m for m in memberships if m.role == m.Role.LEAD],
         "groups": groups,
         "missing_layers": selectors.missing_layers(groups),
+        "firing": firing_now(now=end, system=system, more_url=FIRING_URL),
         **system_scorecard_context(system=system),
     }
     return render(request, "fleet/detail.html", context)

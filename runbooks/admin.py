@@ -71,7 +71,10 @@ class RunbookAdmin(admin.ModelAdmin[Runbook]):
     def save_model(
         self, request: HttpRequest, obj: Runbook, form: ModelForm[Runbook], change: bool
     ) -> None:
-        runbook_save(runbook=obj, author=request.user, note="Edited in the admin")
+        # A review date typed in the form wins over "editing the text is a review".
+        typed = "last_reviewed_at" in form.changed_data
+        explicit = {"last_reviewed_at": obj.last_reviewed_at} if typed else {}
+        runbook_save(runbook=obj, author=request.user, note="Edited in the admin", **explicit)
 
     @admin.display(description="Owner team", ordering="owner_team__name")
     def owner(self, obj: Runbook) -> str:

@@ -26,7 +26,9 @@ def runbook_save(
     """Save a runbook (new or changed) and write a revision when its text changed.
 
     Every path that changes a runbook (pages, admin, API, import) goes through here, so the
-    revision history is complete.
+    revision history is complete. A person who writes the text has just reviewed it: their
+    save resets the review clock, so a new runbook is not born "stale · never reviewed".
+    Saves without an author (imports, demo data) keep the review date they are given.
     """
     for field, value in changes.items():
         setattr(runbook, field, value)
@@ -35,12 +37,14 @@ def runbook_save(
         if runbook.pk
         else None
     )
-    runbook.full_clean()
-    runbook.save()
     changed = previous is None or (previous["title"], previous["body"]) != (
         runbook.title,
         runbook.body,
     )
+    if changed and isinstance(author, User) and "last_reviewed_at" not in changes:
+        runbook.last_reviewed_at = timezone.now()
+    runbook.full_clean()
+    runbook.save()
     if changed:
         RunbookRevision.objects.create(
             runbook=runbook,

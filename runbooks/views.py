@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
@@ -21,6 +19,7 @@ from fleet.models import Team
 from runbooks import selectors, services
 from runbooks.csp import csp_protected
 from runbooks.forms import RUNBOOK_TEMPLATE, FeedbackForm, RunbookForm
+from runbooks.links import new_runbook_url
 from runbooks.models import Runbook
 from runbooks.rendering import render_runbook_html
 
@@ -183,13 +182,9 @@ def runbook_for_alert(request: HttpRequest, alertname: str) -> HttpResponseBase:
         "feedback": selectors.feedback_for(episode=oncall.focus, user=request.user),
         "may_write": may_write,
         "fallback_contact": settings.STEWARD_FALLBACK_CONTACT,
-        "new_runbook_query": _new_runbook_query(alertname, labels),
+        "new_runbook_url": new_runbook_url(alertname, labels),
     }
     return render(request, "runbooks/oncall.html", context)
-
-
-def _new_runbook_query(alertname: str, labels: dict[str, str]) -> str:
-    return urlencode({"alertname": alertname, **labels})
 
 
 def _oncall_feedback(request: HttpRequest, alertname: str, labels: dict[str, str]) -> HttpResponse:

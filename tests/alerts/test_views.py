@@ -142,7 +142,7 @@ def test_rule_page_shows_owner_runbook_flags_stats_and_episodes(
     )
     assert html.count("not evaluated") == 5  # 8 weeks shown, 3 evaluated
     assert RuleWeek.objects.filter(rule=rule).count() == 3
-    assert html.count("<code>") == 6  # six episodes with their durations
+    assert html.count("<td><code>") == 6  # six episodes with their durations
     assert '<td class="num">' in html and "m</td>" in html
 
 
@@ -153,6 +153,6 @@ def test_rule_page_episode_history_is_paginated_and_404s(client_in: Client) -> N
         Episode(rule=rule, fingerprint=f"f{i}", starts_at=now - timedelta(hours=i), source="x")
         for i in range(55)
     )
-    assert client_in.get(f"/alerts/{rule.pk}/").content.decode().count("<code>") == 50
-    assert client_in.get(f"/alerts/{rule.pk}/?page=2").content.decode().count("<code>") == 5
+    assert client_in.get(f"/alerts/{rule.pk}/").content.decode().count("<td><code>") == 50
+    assert client_in.get(f"/alerts/{rule.pk}/?page=2").content.decode().count("<td><code>") == 5
     assert client_in.get("/alerts/999999/").status_code == 404
