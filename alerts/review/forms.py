@@ -94,7 +94,7 @@ class MeetingForm(forms.Form):
         required=False,
         coerce=int,
         # Checkboxes, not a multi-select: nobody has to know about Ctrl-click.
-        widget=forms.CheckboxSelectMultiple(attrs={"class": "attendee-list"}),
+        widget=forms.CheckboxSelectMultiple,
     )
     notes = forms.CharField(
         label="Meeting notes",

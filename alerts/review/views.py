@@ -31,9 +31,11 @@ from alerts.weeks import (
 from fleet.access import is_fleet_admin, team_ids_for_user
 from fleet.models import Team
 
-# Items per agenda page. The page renders no decision form until one is asked for, so a page
-# stays short enough to project; a team's agenda rarely needs a second page.
-AGENDA_PAGE_SIZE = 20
+# Items per agenda page. A team's meeting sees its whole agenda on one page (rarely more than
+# 50 rules); the fleet-wide view, with every team's rules, is cut into pages short enough to
+# read. No decision form is rendered until one is asked for.
+TEAM_PAGE_SIZE = 50
+FLEET_PAGE_SIZE = 20
 
 
 def _week(week: str) -> str:
@@ -98,13 +100,14 @@ def _week_context(
     now = timezone.now()
     review = selectors.review_for(week, team)
     items = selectors.agenda_items(week=week, team=team, review=review, now=now)
-    paginator = Paginator(items, AGENDA_PAGE_SIZE)
+    size = TEAM_PAGE_SIZE if team else FLEET_PAGE_SIZE
+    paginator = Paginator(items, size)
     located = open_form or _rule_id(request, "at")
     if request.GET.get("page") or located is None:
         page = paginator.get_page(request.GET.get("page"))
     else:
         index = next((i for i, e in enumerate(items) if e.rule.pk == located), 0)
-        page = paginator.get_page(index // AGENDA_PAGE_SIZE + 1)
+        page = paginator.get_page(index // size + 1)
     numbers, trend = header_numbers(week=week, team=team, now=now)
     # Access is looked up once for the page, not once per agenda item.
     admin = is_fleet_admin(request.user)
