@@ -61,7 +61,8 @@ class AgendaItem:
 
 def teams_mine_first(user: Any) -> list[Team]:
     """Every team for the team switcher, the user's own first (each with `is_mine`). One query."""
-    mine = Membership.objects.filter(team=OuterRef("pk"), user_id=getattr(user, "pk", None))
+    user_id = user.pk if user is not None and user.is_authenticated else 0
+    mine = Membership.objects.filter(team=OuterRef("pk"), user_id=user_id)
     return list(Team.objects.annotate(is_mine=Exists(mine)).order_by("-is_mine", "name"))
 
 

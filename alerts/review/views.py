@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -212,12 +212,13 @@ def decision_create(request: HttpRequest, week: str, rule_id: int) -> HttpRespon
             recorded = f"Decision recorded for {rule}."
             messages.success(request, recorded, extra_tags=f"rule-{rule.pk}")
             return HttpResponseRedirect(_week_url(week, team, f"rule-{rule.pk}", at=rule.pk))
-    context = _week_context(request, week, team, open_form=rule.pk, bound_form=form)
-    if not any(entry.form is form for entry in context["page"].object_list):
-        # The rule is not on this agenda (e.g. another team's page): show the form alone.
-        context = {"week": week, "team": team, "rule": rule, "form": form}
-        return render(request, "alerts/review/decide.html", context, status=400)
-    return render(request, "alerts/review/week.html", context, status=400)
+    page_context = _week_context(request, week, team, open_form=rule.pk, bound_form=form)
+    page: Page[selectors.AgendaItem] = page_context["page"]
+    if any(entry.form is form for entry in page.object_list):
+        return render(request, "alerts/review/week.html", page_context, status=400)
+    # The rule is not on this agenda (e.g. another team's page): show the form alone.
+    context = {"week": week, "team": team, "rule": rule, "form": form}
+    return render(request, "alerts/review/decide.html", context, status=400)
 
 
 def _record(
@@ -247,7 +248,7 @@ def action_done(request: HttpRequest, pk: int) -> HttpResponse:
     decision = get_object_or_404(Decision.objects.select_related("rule"), pk=pk)
     services.decision_mark_done(user=request.user, decision=decision)  # type: ignore[arg-type]
     messages.success(request, f"Marked done: {decision.get_kind_display()} {decision.rule}.")
-    back = request.POST.get("week") or current_week()
+    back = request.POST.get("week") or last_complete_week()
     return HttpResponseRedirect(_week_url(_week(back), _team(request), "actions"))
 
 

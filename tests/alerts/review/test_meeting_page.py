@@ -277,3 +277,18 @@ def test_a_refused_decision_comes_back_at_the_item_with_its_errors(
     assert _decision_forms(html) == 1
     assert "a reason is required" in _item(html, rules[1])
     assert 'id="agenda"' in html
+
+
+def test_a_refused_decision_for_a_rule_off_this_agenda_is_shown_on_its_own(
+    client: Client, member: User, team: Team, other_team: Team
+) -> None:
+    (rule,) = _flag_many(1, team)
+    client.force_login(member)
+    response = client.post(
+        f"/review/{LAST}/rules/{rule.pk}/decide/",
+        {"team": other_team.slug, f"rule-{rule.pk}-kind": "keep"},
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="agenda"' not in html
+    assert "a reason is required" in html

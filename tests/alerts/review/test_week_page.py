@@ -148,9 +148,7 @@ def test_team_filter_narrows_the_agenda_and_unknown_team_is_404(
     assert client.get(f"/review/{week}/?team=nope").status_code == 404
 
 
-def test_review_root_keeps_an_explicit_team(
-    client: Client, member: User, other_team: Team
-) -> None:
+def test_review_root_keeps_an_explicit_team(client: Client, member: User, other_team: Team) -> None:
     client.force_login(member)
     response = client.get(f"/review/?team={other_team.slug}")
     assert response.status_code == 302
