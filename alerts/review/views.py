@@ -54,8 +54,12 @@ def _team(request: HttpRequest) -> Team | None:
 
 
 def _rule_id(request: HttpRequest, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
+    """A rule id from the query string; anything else is ignored (a stale or hand-edited link
+    shows the page without an open form)."""
+    try:
+        return int(request.GET.get(name, ""))
+    except ValueError:
+        return None
 
 
 def _week_url(week: str, team: Team | None, anchor: str = "", **params: str | int | None) -> str:

@@ -201,6 +201,17 @@ def test_other_teams_get_neither_link_nor_form_and_still_cannot_post(
     assert not Decision.objects.exists()
 
 
+@pytest.mark.parametrize("value", ["abc", "²", "-1", "999999", ""])
+def test_a_bad_or_unknown_decide_value_shows_the_page_without_a_form(
+    client: Client, member: User, team: Team, value: str
+) -> None:
+    _flag_many(2, team)
+    client.force_login(member)
+    response = client.get(f"/review/{LAST}/?decide={value}")
+    assert response.status_code == 200
+    assert _decision_forms(response.content.decode()) == 0
+
+
 # Pickers
 
 
