@@ -136,7 +136,6 @@ def _week_context(
     return {
         "week": week,
         "team": team,
-        "all_teams": teams,
         "my_teams": [t for t in teams if getattr(t, "is_mine", False)],
         "other_teams": [t for t in teams if not getattr(t, "is_mine", False)],
         "prev_week": week_shift(week, -1),
