@@ -1,4 +1,9 @@
-"""ISO weeks as Steward names them: "2026-W47", Monday 00:00 UTC to the next Monday."""
+"""ISO weeks as Steward names them: "2026-W47", Monday 00:00 UTC to the next Monday.
+
+Weeks are UTC for everyone: the weekly statistics, flags and reviews are all keyed by these
+weeks, so a team in Europe/Berlin or America/Los_Angeles sees the same week boundaries (and
+the same numbers) as every other team. Functions that depend on "now" take it as an argument.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,28 @@ _WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
 def week_of(moment: datetime | date) -> str:
+    if isinstance(moment, datetime) and moment.tzinfo is not None:
+        # 00:30 on a Monday in Berlin is still Sunday in UTC, hence still the week before.
+        moment = moment.astimezone(UTC)
     year, week, _ = moment.isocalendar()
     return f"{year}-W{week:02d}"
 
 
-def current_week() -> str:
-    return week_of(timezone.now())
+def current_week(now: datetime | None = None) -> str:
+    """The running week: it has started and has not ended yet."""
+    return week_of(now or timezone.now())
+
+
+def last_complete_week(now: datetime | None = None) -> str:
+    """The latest week that has ended by `now` (the one a weekly review looks back on)."""
+    return week_shift(current_week(now), -1)
+
+
+def week_elapsed_share(week: str, now: datetime | None = None) -> float:
+    """How much of `week` has passed at `now`: 0.0 before it starts, 1.0 once it has ended."""
+    start, end = week_bounds(week)
+    elapsed = (now or timezone.now()) - start
+    return min(1.0, max(0.0, elapsed / (end - start)))
 
 
 def parse_week(week: str) -> tuple[int, int]:

@@ -1,5 +1,8 @@
 """The review page's header: the week's numbers against the 4 weeks before, and the noise
-trend. Two queries."""
+trend. Two queries.
+
+A running week is not compared as if it were complete: its counts are set against the 4-week
+average pro rata of the share of the week that has passed, and its shares get no comparison."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
 from alerts.models import RuleWeek
-from alerts.weeks import week_bounds, weeks_back
+from alerts.weeks import week_bounds, week_elapsed_share, weeks_back
 from fleet.models import Membership, Team
 
 TREND_WEEKS = 12
@@ -25,10 +28,27 @@ class WeekNumber:
     baseline: float | None
     history: list[float]
     percent: bool = False
+    # Share of the week that has passed: below 1.0 the value is "so far", not the week's.
+    elapsed: float = 1.0
+
+    @property
+    def partial(self) -> bool:
+        return self.elapsed < 1.0
+
+    @property
+    def compared_with(self) -> float | None:
+        """The baseline this value is judged against: pro rata for a count in a running week;
+        none for a share in a running week (a few days' share says little about the week)."""
+        if self.baseline is None:
+            return None
+        if not self.partial:
+            return self.baseline
+        return None if self.percent else round(self.baseline * self.elapsed, 1)
 
     @property
     def delta(self) -> float | None:
-        return None if self.baseline is None else self.value - self.baseline
+        compared_with = self.compared_with
+        return None if compared_with is None else self.value - compared_with
 
     @property
     def worse_when_up(self) -> bool:
@@ -43,6 +63,7 @@ def header_numbers(
     Two queries. "Fresh runbook" is judged as of the end of each week (or now, if earlier).
     """
     now = now or timezone.now()
+    elapsed = week_elapsed_share(week, now)
     trend_weeks = weeks_back(week, TREND_WEEKS)
     rows = RuleWeek.objects.filter(week__in=trend_weeks)
     if team is not None:
@@ -84,7 +105,7 @@ def header_numbers(
         history = [get(w) for w in compare]
         earlier = [v for w, v in zip(compare[:-1], history[:-1], strict=True) if w in totals]
         baseline = round(sum(earlier) / len(earlier), 1) if earlier else None
-        return WeekNumber(label, history[-1], baseline, history, percent)
+        return WeekNumber(label, history[-1], baseline, history, percent, elapsed)
 
     numbers = [
         number("Pages", lambda w: total(w, "business") + total(w, "off") + total(w, "sleep")),

@@ -10,7 +10,7 @@ from django.dispatch import receiver
 
 from alerts.models import Evaluation
 from alerts.signals import evaluation_finished
-from alerts.weeks import current_week, week_shift
+from alerts.weeks import last_complete_week
 
 
 @receiver(evaluation_finished, dispatch_uid="review_post_agenda_to_chat")
@@ -21,7 +21,7 @@ def post_agenda_after_evaluation(sender: Any, evaluation: Evaluation, **kwargs: 
         return
     # Only the evaluation of the week that just ended opens a review; re-evaluations of older
     # weeks (late deliveries) must not re-post.
-    if evaluation.week != week_shift(current_week(), -1):
+    if evaluation.week != last_complete_week():
         return
     from alerts.review.tasks import post_agenda_to_chat
 

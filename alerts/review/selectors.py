@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from alerts.models import AlertRule, Decision, Flag, Review, RuleFlag, RuleWeek
 from alerts.review.scoring import BAD_FLAGS, FLAG_WEIGHTS, shortfall_score
 from alerts.weeks import weeks_back
-from fleet.models import Team
+from fleet.models import Membership, Team
 
 SPARKLINE_WEEKS = 8
 FLAG_LABELS = dict(Flag.choices)
@@ -48,12 +48,27 @@ class AgendaItem:
     decisions_this_week: list[Decision] = field(default_factory=list)
     new_since_start: bool = False
     rank: int = 0
-    # Filled by the page: whether the viewer may decide for this rule.
+    # Filled by the page: whether the viewer may decide for this rule, the decision form when
+    # the viewer opened it, and confirmations to show at the item.
     can_decide: bool = False
+    form: Any = None
+    notices: list[Any] = field(default_factory=list)
 
     @property
     def team_name(self) -> str:
         return self.rule.owner_team.name if self.rule.owner_team else "Unowned"
+
+
+def teams_mine_first(user: Any) -> list[Team]:
+    """Every team for the team switcher, the user's own first (each with `is_mine`). One query."""
+    user_id = user.pk if user is not None and user.is_authenticated else 0
+    mine = Membership.objects.filter(team=OuterRef("pk"), user_id=user_id)
+    return list(Team.objects.annotate(is_mine=Exists(mine)).order_by("-is_mine", "name"))
+
+
+def home_team(teams: list[Team]) -> Team | None:
+    """The team whose review a user lands on: their first team (by name), if any."""
+    return next((team for team in teams if getattr(team, "is_mine", False)), None)
 
 
 def _rules_flagged(week: str, team: Team | None) -> QuerySet[RuleFlag]:

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
 from django.utils.http import urlencode
-from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from alerts.models import AlertRule, Decision
@@ -22,11 +21,21 @@ from alerts.review import exports, selectors, services
 from alerts.review.effect import decision_effects
 from alerts.review.forms import DecisionForm, MeetingForm, team_choices, user_choices
 from alerts.review.numbers import header_numbers
-from alerts.weeks import current_week, parse_week, week_shift
+from alerts.weeks import (
+    current_week,
+    last_complete_week,
+    parse_week,
+    week_elapsed_share,
+    week_shift,
+)
 from fleet.access import is_fleet_admin, team_ids_for_user
 from fleet.models import Team
 
-AGENDA_PAGE_SIZE = 200
+# Items per agenda page. A team's meeting sees its whole agenda on one page (rarely more than
+# 50 rules); the fleet-wide view, with every team's rules, is cut into pages short enough to
+# read. No decision form is rendered until one is asked for.
+TEAM_PAGE_SIZE = 50
+FLEET_PAGE_SIZE = 20
 
 
 def _week(week: str) -> str:
@@ -44,35 +53,71 @@ def _team(request: HttpRequest) -> Team | None:
     return get_object_or_404(Team, slug=slug)
 
 
-def _week_url(week: str, team: Team | None, anchor: str = "") -> str:
-    query = f"?{urlencode({'team': team.slug})}" if team else ""
-    return reverse("review:week", args=[week]) + query + (f"#{anchor}" if anchor else "")
+def _rule_id(request: HttpRequest, name: str) -> int | None:
+    """A rule id from the query string; anything else is ignored (a stale or hand-edited link
+    shows the page without an open form)."""
+    try:
+        return int(request.GET.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _week_url(week: str, team: Team | None, anchor: str = "", **params: str | int | None) -> str:
+    query = {"team": team.slug if team else None, **params}
+    encoded = urlencode({key: value for key, value in query.items() if value is not None})
+    return (
+        reverse("review:week", args=[week])
+        + (f"?{encoded}" if encoded else "")
+        + (f"#{anchor}" if anchor else "")
+    )
 
 
 @require_GET
 def review_current(request: HttpRequest) -> HttpResponse:
-    return HttpResponseRedirect(_week_url(current_week(), _team(request)))
+    """The last complete week; the user's own team unless `?team=` says otherwise (empty: all)."""
+    if "team" in request.GET:
+        team = _team(request)
+    else:
+        team = selectors.home_team(selectors.teams_mine_first(request.user))
+    return HttpResponseRedirect(_week_url(last_complete_week(), team))
 
 
 @require_GET
 def review_week(request: HttpRequest, week: str) -> HttpResponse:
     week = _week(week)
     team = _team(request)
-    return render(request, "alerts/review/week.html", _week_context(request, week, team))
+    context = _week_context(request, week, team, open_form=_rule_id(request, "decide"))
+    return render(request, "alerts/review/week.html", context)
 
 
 def _week_context(
-    request: HttpRequest, week: str, team: Team | None, **extra: Any
+    request: HttpRequest,
+    week: str,
+    team: Team | None,
+    *,
+    open_form: int | None = None,
+    bound_form: DecisionForm | None = None,
 ) -> dict[str, Any]:
+    """The week page. `open_form` is the rule whose decision form is shown (`?decide=`), empty or
+    `bound_form` (a submitted form shown again with its errors); every other item shows a link.
+    The agenda page shown is `?page=`, else the page holding that rule (or the rule `?at=`)."""
+    now = timezone.now()
     review = selectors.review_for(week, team)
-    items = selectors.agenda_items(week=week, team=team, review=review)
-    page = Paginator(items, AGENDA_PAGE_SIZE).get_page(request.GET.get("page"))
-    numbers, trend = header_numbers(week=week, team=team)
-    users, teams = user_choices(), team_choices()
+    items = selectors.agenda_items(week=week, team=team, review=review, now=now)
+    size = TEAM_PAGE_SIZE if team else FLEET_PAGE_SIZE
+    paginator = Paginator(items, size)
+    located = open_form or _rule_id(request, "at")
+    if request.GET.get("page") or located is None:
+        page = paginator.get_page(request.GET.get("page"))
+    else:
+        index = next((i for i, e in enumerate(items) if e.rule.pk == located), 0)
+        page = paginator.get_page(index // size + 1)
+    numbers, trend = header_numbers(week=week, team=team, now=now)
     # Access is looked up once for the page, not once per agenda item.
     admin = is_fleet_admin(request.user)
     my_teams = team_ids_for_user(request.user)
     closed = review is not None and review.closed_at is not None
+    notices = _item_notices(request, {entry.rule.pk for entry in page.object_list})
     for entry in page.object_list:
         rule = entry.rule
         entry.can_decide = not closed and (
@@ -80,42 +125,69 @@ def _week_context(
             or rule.owner_team_id in my_teams
             or (rule.owner_team_id is None and bool(my_teams))
         )
+        entry.notices = notices.pop(rule.pk, [])
+        if not entry.can_decide:
+            continue
+        if open_form == rule.pk:
+            entry.form = bound_form or _decision_form(rule, team)
+    teams = selectors.teams_mine_first(request.user)
+    elapsed = week_elapsed_share(week, now)
+    running = current_week(now)
     return {
         "week": week,
         "team": team,
-        "all_teams": Team.objects.only("slug", "name"),
+        "my_teams": [t for t in teams if getattr(t, "is_mine", False)],
+        "other_teams": [t for t in teams if not getattr(t, "is_mine", False)],
         "prev_week": week_shift(week, -1),
         "next_week": week_shift(week, 1),
-        "current_week": current_week(),
+        "current_week": running,
+        "last_complete_week": last_complete_week(now),
+        "elapsed_percent": round(100 * elapsed),
+        "is_running": 0 < elapsed < 1,
+        "is_future": elapsed == 0,
         "review": review,
         "can_run": services.can_run_review(request.user, team),
         "meeting_form": MeetingForm(
-            users=users,
+            users=user_choices(team),
             initial={
                 "notes": review.notes if review else "",
                 "attendees": [u.pk for u in review.attendees.all()] if review else [],
             },
         ),
-        # Rendered once and shared by every agenda item's form (see _decision_fields.html).
-        "kind_choices": Decision.Kind.choices,
-        "user_options": _options(users),
-        "team_options": _options(teams),
         "numbers": numbers,
         "trend": trend,
         "page": page,
+        "page_query": urlencode({"team": team.slug} if team else {}),
         "total_items": len(items),
         "groups": selectors.agenda_groups(list(page.object_list)),
-        "actions": _with_age(list(selectors.open_actions(week=week, team=team))),
-        **extra,
+        "actions": _with_age(list(selectors.open_actions(week=week, team=team)), now),
+        # Confirmations for items not on this page (or a rule that left the agenda) go on top.
+        "messages": notices.get(None, []),
     }
 
 
-def _options(choices: list[tuple[str, str]]) -> SafeString:
-    return format_html_join("", '<option value="{}">{}</option>', choices)
+def _item_notices(request: HttpRequest, on_page: set[int]) -> dict[int | None, list[Any]]:
+    """This request's messages by the agenda item they are about (tagged "rule-<pk>"), so a
+    confirmation shows where the user is; key None holds the others."""
+    by_item: dict[int | None, list[Any]] = {}
+    for message in messages.get_messages(request):
+        tag = next((t for t in message.extra_tags.split() if t.startswith("rule-")), "")
+        rule_id = int(tag.removeprefix("rule-")) if tag.removeprefix("rule-").isdigit() else None
+        by_item.setdefault(rule_id if rule_id in on_page else None, []).append(message)
+    return by_item
 
 
-def _with_age(actions: list[Decision]) -> list[Decision]:
-    now = timezone.now()
+def _decision_form(rule: AlertRule, team: Team | None, data: Any = None) -> DecisionForm:
+    """The rule's decision form; the owner picker lists the rule's team first."""
+    return DecisionForm(
+        data,
+        prefix=f"rule-{rule.pk}",
+        users=user_choices(rule.owner_team or team),
+        teams=team_choices(),
+    )
+
+
+def _with_age(actions: list[Decision], now: datetime) -> list[Decision]:
     for action in actions:
         action.age_days = (now - action.decided_at).days  # type: ignore[attr-defined]
     return actions
@@ -123,31 +195,33 @@ def _with_age(actions: list[Decision]) -> list[Decision]:
 
 @require_http_methods(["GET", "POST"])
 def decision_create(request: HttpRequest, week: str, rule_id: int) -> HttpResponse:
-    """GET: the decision form on its own page. POST: record it and go back to the agenda."""
+    """GET: the decision form on its own page. POST: record it and go back to the agenda, at
+    the item, with the confirmation there; a refused form is shown again at the item."""
     week = _week(week)
     team = _team(request)
     rule = get_object_or_404(AlertRule.objects.select_related("owner_team"), pk=rule_id)
-    form = DecisionForm(
-        request.POST if request.method == "POST" else None,
-        prefix=f"rule-{rule.pk}",
-        users=user_choices(),
-        teams=team_choices(),
-    )
-    status = 200
-    if request.method == "POST":
-        if not services.can_edit_or_claim(request.user, rule):
-            raise PermissionDenied("Only members of the rule's team or staff decide for it.")
-        if form.is_valid():
-            try:
-                _record(request, rule, week, team, form)
-            except ValidationError as error:
-                form.add_error(None, error)
-            else:
-                messages.success(request, f"Decision recorded for {rule}.")
-                return HttpResponseRedirect(_week_url(week, team, f"rule-{rule.pk}"))
-        status = 400
+    form = _decision_form(rule, team, request.POST if request.method == "POST" else None)
+    if request.method == "GET":
+        context = {"week": week, "team": team, "rule": rule, "form": form}
+        return render(request, "alerts/review/decide.html", context)
+    if not services.can_edit_or_claim(request.user, rule):
+        raise PermissionDenied("Only members of the rule's team or staff decide for it.")
+    if form.is_valid():
+        try:
+            _record(request, rule, week, team, form)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            recorded = f"Decision recorded for {rule}."
+            messages.success(request, recorded, extra_tags=f"rule-{rule.pk}")
+            return HttpResponseRedirect(_week_url(week, team, f"rule-{rule.pk}", at=rule.pk))
+    page_context = _week_context(request, week, team, open_form=rule.pk, bound_form=form)
+    page: Page[selectors.AgendaItem] = page_context["page"]
+    if any(entry.form is form for entry in page.object_list):
+        return render(request, "alerts/review/week.html", page_context, status=400)
+    # The rule is not on this agenda (e.g. another team's page): show the form alone.
     context = {"week": week, "team": team, "rule": rule, "form": form}
-    return render(request, "alerts/review/decide.html", context, status=status)
+    return render(request, "alerts/review/decide.html", context, status=400)
 
 
 def _record(
@@ -177,7 +251,7 @@ def action_done(request: HttpRequest, pk: int) -> HttpResponse:
     decision = get_object_or_404(Decision.objects.select_related("rule"), pk=pk)
     services.decision_mark_done(user=request.user, decision=decision)  # type: ignore[arg-type]
     messages.success(request, f"Marked done: {decision.get_kind_display()} {decision.rule}.")
-    back = request.POST.get("week") or current_week()
+    back = request.POST.get("week") or last_complete_week()
     return HttpResponseRedirect(_week_url(_week(back), _team(request), "actions"))
 
 
@@ -197,7 +271,7 @@ def meeting_update(request: HttpRequest, week: str) -> HttpResponse:
     review = selectors.review_for(week, team)
     if review is None:
         raise Http404("Start the review first.")
-    form = MeetingForm(request.POST, users=user_choices())
+    form = MeetingForm(request.POST, users=user_choices(team))
     if not form.is_valid():
         messages.error(request, "Check the meeting form: " + form.errors.as_text())
         return HttpResponseRedirect(_week_url(week, team, "meeting"))

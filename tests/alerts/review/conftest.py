@@ -11,12 +11,12 @@ import pytest
 from django.utils import timezone
 
 from alerts.models import AlertRule, RuleFlag, RuleWeek
-from alerts.weeks import current_week, week_shift
+from alerts.weeks import last_complete_week
 from fleet.models import Team
 from runbooks.models import Runbook
 
 # The week under review in most tests: last week, as on a Monday meeting.
-WEEK = week_shift(current_week(), -1)
+WEEK = last_complete_week()
 
 
 @pytest.fixture

@@ -81,14 +81,24 @@ def test_record_a_decision_and_see_it_after_reload(
         page.wait_for_url(f"**/review/{WEEK}/")
         assert page.locator("article.item h4").first.inner_text().endswith("FraudScorerLatencyHigh")
 
+        # No form until asked for: the item's link opens it, scrolled to the item.
+        assert page.locator("form.decision-form").count() == 0
+        page.locator(f"#rule-{rule.pk}").get_by_role("link", name="Record a decision").click()
+        page.wait_for_url(f"**/review/{WEEK}/?decide={rule.pk}#rule-{rule.pk}")
+        assert page.locator("form.decision-form").count() == 1
         item = page.locator(f"#rule-{rule.pk}")
         item.get_by_label("Decision").select_option("tune")
         item.get_by_label("Note (the reason, for keep)").fill("Raise for: to 10m, page on SLO burn")
         item.get_by_label("Action owner").select_option(label="Ana")
         item.get_by_label("Due date").fill("2030-01-15")
         item.get_by_role("button", name="Record decision").click()
-        page.wait_for_load_state()
+        page.wait_for_url(f"**/review/{WEEK}/?at={rule.pk}#rule-{rule.pk}")
+        # The confirmation is at the item the user was working on.
+        confirm = page.locator(f"#rule-{rule.pk} .confirm")
+        assert "Decision recorded for" in confirm.inner_text()
+        assert page.locator(".messages").count() == 0
         page.reload()
+        assert page.locator(f"#rule-{rule.pk} .confirm").count() == 0
 
         decided = page.locator(f"#rule-{rule.pk} .decided")
         assert "Decided: Tune" in decided.inner_text()

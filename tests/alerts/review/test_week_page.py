@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from alerts.models import AlertRule, RuleFlag, RuleWeek
 from alerts.review.numbers import header_numbers
-from alerts.weeks import current_week, week_shift
+from alerts.weeks import week_shift
 from fleet.models import Team
 from tests.alerts.review.conftest import flag, stats
 
@@ -81,7 +81,9 @@ def test_page_shows_agenda_ranked_with_flags_numbers_and_week_links(
     assert f'href="/review/{week_shift(week, -1)}/"' in html
     assert f'href="/review/{week_shift(week, 1)}/"' in html
     assert "Fires per week, last 12 weeks" in html
-    assert f'for="id_rule-{thief.pk}-kind"' in html
+    # No decision form until one is asked for; a link per item opens it.
+    assert 'class="decision-form"' not in html
+    assert f'?decide={thief.pk}#rule-{thief.pk}"' in html
     # Header: 9 pages this week against 3 the week before.
     assert '<div class="value">9</div>' in html
 
@@ -115,16 +117,19 @@ def test_header_compares_with_the_previous_four_weeks(
     assert trend[-1][1] == 10
 
 
-def test_more_than_200_flagged_rules_are_paginated(
+def test_fleet_wide_agenda_is_paginated_by_20_and_a_team_agenda_by_50(
     client: Client, member: User, team: Team, week: str
 ) -> None:
     client.force_login(member)
     _seed_flagged(230, week, team)
     first = client.get(f"/review/{week}/").content.decode()
-    second = client.get(f"/review/{week}/?page=2").content.decode()
-    assert first.count('<article class="item') == 200
-    assert second.count('<article class="item') == 30
-    assert "Page 1 of 2" in first
+    last = client.get(f"/review/{week}/?page=12").content.decode()
+    assert first.count('<article class="item') == 20
+    assert last.count('<article class="item') == 10
+    assert "Page 1 of 12" in first
+    mine = client.get(f"/review/{week}/?team={team.slug}").content.decode()
+    assert mine.count('<article class="item') == 50  # 115 of the 230 rules are the team's
+    assert "Page 1 of 3" in mine
 
 
 def test_team_filter_narrows_the_agenda_and_unknown_team_is_404(
@@ -143,11 +148,11 @@ def test_team_filter_narrows_the_agenda_and_unknown_team_is_404(
     assert client.get(f"/review/{week}/?team=nope").status_code == 404
 
 
-def test_review_root_redirects_to_the_current_week(client: Client, member: User) -> None:
+def test_review_root_keeps_an_explicit_team(client: Client, member: User, other_team: Team) -> None:
     client.force_login(member)
-    response = client.get("/review/?team=fraud-ml")
+    response = client.get(f"/review/?team={other_team.slug}")
     assert response.status_code == 302
-    assert response["Location"] == f"/review/{current_week()}/?team=fraud-ml"
+    assert response["Location"].endswith(f"/?team={other_team.slug}")
 
 
 def test_impossible_week_is_404(client: Client, member: User) -> None:
