@@ -195,8 +195,8 @@ def smoke(workdir: Path) -> list[str]:
         python = str(Path(sys.prefix) / "bin" / "python")
         if os.environ.get("SMOKE_FRESH_INSTALL") == "1":
             python = str(clone / ".venv" / "bin" / "python")
-        shell_env = {**env, "DEBUG": "1"}
-        facts = json.loads(run([python, "manage.py", "shell", "-c", FACTS_SCRIPT], clone, shell_env))
+        shell = [python, "manage.py", "shell", "-c", FACTS_SCRIPT]
+        facts = json.loads(run(shell, clone, {**env, "DEBUG": "1"}))
         with httpx.Client(base_url=base, timeout=60) as client:
             log_in(client)
             failures = [f for page in pages(facts) if (f := check(client, page))]

@@ -10,7 +10,6 @@ store) so that Alertmanager retries, nothing of that delivery is stored, and the
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -104,10 +103,8 @@ def test_a_connection_dropped_mid_delivery_answers_503_and_the_next_delivery_suc
     assert not Delivery.objects.filter(group_key__contains="doomed").exists()
     assert not Episode.objects.filter(rule__alertname="Dbdoomed").exists()
 
-    started = time.monotonic()
-    status, body = post(web.base, ingest_token, doomed)  # Alertmanager's retry
+    status, body = post(web.base, ingest_token, doomed)  # Alertmanager's retry, on a new connection
     assert status == 200, (body, web.log()[-3000:])
-    assert time.monotonic() - started < 5
     assert body["opened"] == 3
     assert Delivery.objects.filter(outcome="accepted").count() == 2
     assert Episode.objects.filter(rule__alertname="Dbdoomed").count() == 3
