@@ -48,13 +48,15 @@ firing = (
 )
 oncall = None
 if firing is not None:
-    url = urlsplit(oncall_runbook_url(firing.rule.alertname, firing.labels))
+    # Alertmanager sends the series' labels plus the rule's static ones: so does this link.
+    labels = {**firing.rule.matchers, **firing.labels}
+    url = urlsplit(oncall_runbook_url(firing.rule.alertname, labels))
     oncall = {
         "path": url.path + ("?" + url.query if url.query else ""),
         "alertname": firing.rule.alertname,
         "since": firing.starts_at.strftime("%Y-%m-%d %H:%M"),
     }
-print(json.dumps({
+print("SMOKE-FACTS", json.dumps({
     "team": Team.objects.order_by("name").values_list("name", flat=True).first(),
     "system": AISystem.objects.order_by("name").values_list("name", flat=True).first(),
     "rule": AlertRule.objects.order_by("alertname").values_list("alertname", flat=True).first(),
@@ -163,9 +165,10 @@ def check_oncall(client: httpx.Client, oncall: dict[str, str] | None) -> str | N
         return f"{oncall['path']}: answered {response.status_code}"
     firing = response.text.split("<h2>Firing now</h2>", 1)[-1].split("<h2>", 1)[0]
     if oncall["alertname"] not in response.text or f"since {oncall['since']}" not in firing:
+        said = " (it says 'Nothing is firing now')" if "Nothing is firing now" in firing else ""
         return (
-            f"{oncall['path']}: does not show {oncall['alertname']} firing since "
-            f"{oncall['since']} UTC under 'Firing now'"
+            f"no firing demo episode on the on-call page: {oncall['path']} does not show "
+            f"{oncall['alertname']} firing since {oncall['since']} UTC under 'Firing now'{said}"
         )
     return None
 
@@ -196,7 +199,12 @@ def smoke(workdir: Path) -> list[str]:
         if os.environ.get("SMOKE_FRESH_INSTALL") == "1":
             python = str(clone / ".venv" / "bin" / "python")
         shell = [python, "manage.py", "shell", "-c", FACTS_SCRIPT]
-        facts = json.loads(run(shell, clone, {**env, "DEBUG": "1"}))
+        output = run(shell, clone, {**env, "DEBUG": "1"})
+        # Only the marked line: the shell may also log to stdout.
+        marked = [line for line in output.splitlines() if line.startswith("SMOKE-FACTS ")]
+        if not marked:
+            raise SystemExit(f"smoke: reading the demo database printed no facts:\n{output}")
+        facts = json.loads(marked[-1].removeprefix("SMOKE-FACTS "))
         with httpx.Client(base_url=base, timeout=60) as client:
             log_in(client)
             failures = [f for page in pages(facts) if (f := check(client, page))]
