@@ -18,7 +18,7 @@ import pytest
 from django.db import connection, transaction
 
 from alerts.models import Delivery, Episode
-from tests.faults.conftest import Gunicorn, alertmanager_payload, post, this_week_start, wait_for
+from tests.faults.conftest import Gunicorn, alertmanager_payload, last_week_start, post, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(60)]
 
@@ -40,7 +40,7 @@ def _terminate(pids: list[int]) -> None:
 
 
 def _batch(tag: str, hour: int) -> dict[str, Any]:
-    _, monday = this_week_start()
+    _, monday = last_week_start()
     alerts = [
         (f"Db{tag}", f"host-{i}", monday + timedelta(hours=hour, minutes=i)) for i in range(3)
     ]

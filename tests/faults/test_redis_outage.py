@@ -16,8 +16,8 @@ from alerts.models import Delivery, Episode, Evaluation
 from tests.faults.conftest import (
     Gunicorn,
     alertmanager_payload,
+    last_week_start,
     post,
-    this_week_start,
     wait_for,
 )
 from tests.support.noise_results import clean_results, results
@@ -43,7 +43,7 @@ def test_deliveries_are_stored_while_redis_is_down_and_the_evaluation_catches_up
     }
     web = gunicorn(**settings)
     celery = worker(broker_url, REDIS_URL=cache_url, STEWARD_EVALUATION_DEBOUNCE_SECONDS="1")
-    week, monday = this_week_start()
+    week, monday = last_week_start()
     batches = [
         [
             (f"Outage{n % 3}", f"host-{n}-{i}", monday + timedelta(minutes=n * 10 + i))
