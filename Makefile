@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test install lint typecheck format bench-ingest bench-evaluate bench-api clean
+.PHONY: demo test smoke install lint typecheck format bench-ingest bench-evaluate bench-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ demo: install
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The quick start from a fresh clone of HEAD: `make demo`, log in, every nav page, a firing
+# on-call page (.ci/smoke_quickstart.py). SMOKE_FRESH_INSTALL=1 also installs a new venv.
+smoke: install
+	$(BIN)/python .ci/smoke_quickstart.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -8,14 +8,17 @@ STEWARD_REQUIRE_SERVICES=1 (CI's PostgreSQL lane) they fail, so a green CI means
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import datetime
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 
 from fleet.models import Membership, Team
+from tests.support.clock import NOW
 
 REDIS_TEST_URL = os.environ.get("STEWARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -44,6 +47,15 @@ def redis_url() -> str:
         available = False
     require_service(available, f"Redis at {REDIS_TEST_URL}")
     return REDIS_TEST_URL
+
+
+@pytest.fixture
+def frozen_now() -> Iterator[datetime]:
+    """The clock starts at tests.support.clock.NOW (and ticks) for the in-process code under test:
+    views, tasks and models that call timezone.now() themselves. Not for real services in other
+    processes (Prometheus, Alertmanager, Celery workers), which keep the real time."""
+    with time_machine.travel(NOW, tick=True):
+        yield NOW
 
 
 @pytest.fixture

@@ -15,6 +15,9 @@ from fleet.models import AISystem, Team
 from runbooks.models import Runbook, RunbookRevision
 from tests.api_helpers import session_client, token_client
 
+# Episode durations, waiver expiry and "firing" read the clock: pin it.
+pytestmark = pytest.mark.usefixtures("frozen_now")
+
 
 @pytest.fixture
 def history(team: Team, member: User) -> dict[str, Any]:

@@ -7,10 +7,12 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from alerts.models import AlertRule, RuleWeek
-from alerts.weeks import current_week, week_of
+from alerts.weeks import week_of
 from tests.alerts.noise.conftest import WEEK, at, episode
+from tests.support.clock import THIS_WEEK
 
-pytestmark = pytest.mark.django_db
+# Pages and commands here read the clock (this week, last 7 days, review ages): pin it.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
 
 def test_evaluate_noise_for_one_week() -> None:
@@ -25,7 +27,7 @@ def test_evaluate_noise_for_one_week() -> None:
 def test_evaluate_noise_defaults_to_the_current_week() -> None:
     out = StringIO()
     call_command("evaluate_noise", stdout=out)
-    assert out.getvalue().startswith(f"{current_week()}: 0 rules")
+    assert out.getvalue().startswith(f"{THIS_WEEK}: 0 rules")
 
 
 def test_evaluate_noise_all_weeks_since_the_first_episode() -> None:
@@ -36,7 +38,7 @@ def test_evaluate_noise_all_weeks_since_the_first_episode() -> None:
     call_command("evaluate_noise", "--all", stdout=out)
     lines = out.getvalue().splitlines()
     assert lines[0].startswith(f"{week_of(first)}: 1 rules")
-    assert lines[-1].startswith(current_week())
+    assert lines[-1].startswith(THIS_WEEK)
     assert RuleWeek.objects.filter(rule=rule).count() == len(lines)
 
 

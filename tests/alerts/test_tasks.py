@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -12,8 +13,8 @@ from django.db import transaction
 from alerts import tasks
 from alerts.models import AlertRule, Evaluation, RuleWeek
 from alerts.signals import episodes_changed
-from alerts.weeks import current_week, week_shift
 from tests.alerts.noise.conftest import WEEK, at, episode
+from tests.support.clock import LAST_WEEK, THIS_WEEK
 
 pytestmark = pytest.mark.django_db
 
@@ -45,10 +46,12 @@ def test_tasks_have_stable_names_and_safe_delivery_options() -> None:
         assert task.time_limit and task.soft_time_limit
 
 
-def test_scheduled_tasks_pick_the_current_and_previous_week(calls: list[str]) -> None:
+def test_scheduled_tasks_pick_the_current_and_previous_week(
+    calls: list[str], frozen_now: datetime
+) -> None:
     tasks.evaluate_current_week.delay()
     tasks.evaluate_previous_week.delay()
-    assert calls == [current_week(), week_shift(current_week(), -1)]
+    assert calls == [THIS_WEEK, LAST_WEEK]
 
 
 def test_beat_schedule_runs_hourly_and_monday_morning() -> None:

@@ -17,7 +17,8 @@ from alerts.weeks import current_week, week_shift
 from fleet.models import AISystem, Team
 from runbooks.models import Runbook
 
-pytestmark = pytest.mark.django_db
+# Pages and commands here read the clock (this week, last 7 days, review ages): pin it.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
 
 @pytest.fixture

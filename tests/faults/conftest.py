@@ -26,7 +26,7 @@ from django.db import connection
 
 from alerts.models import ApiToken
 from alerts.tokens import token_create
-from alerts.weeks import current_week, week_bounds
+from alerts.weeks import current_week, week_bounds, week_shift
 from tests.conftest import require_service
 from tests.support.processes import ROOT, CeleryWorker, RedisServer, wait_for_port
 
@@ -163,8 +163,17 @@ def worker(pg: None, tmp_path: Path) -> Iterator[Callable[..., CeleryWorker]]:
 
 
 def this_week_start() -> tuple[str, datetime]:
-    """The running ISO week and a moment in it from which hourly alerts stay in the past."""
+    """The running ISO week and its start, for what only the beat's hourly evaluation of the
+    running week finds. On a Monday morning, alerts some hours after it are still in the future."""
     week = current_week()
+    start, _ = week_bounds(week)
+    return week, start
+
+
+def last_week_start() -> tuple[str, datetime]:
+    """Last ISO week and its start: alerts within a week of it are in the past whatever the day
+    and hour the test runs (these processes keep the real clock; it cannot be pinned)."""
+    week = week_shift(current_week(), -1)
     start, _ = week_bounds(week)
     return week, start
 

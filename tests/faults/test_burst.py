@@ -18,8 +18,8 @@ from alerts.models import Delivery, Episode, Evaluation
 from tests.faults.conftest import (
     Gunicorn,
     alertmanager_payload,
+    last_week_start,
     post,
-    this_week_start,
     wait_for,
 )
 from tests.support.noise_results import clean_results, results
@@ -45,7 +45,7 @@ def test_a_burst_of_10000_alerts_is_stored_whole_and_the_evaluation_backlog_drai
         CELERY_BROKER_URL=broker_url, WEB_CONCURRENCY="2", GUNICORN_THREADS="4", **debounce
     )
     celery = worker(broker_url, **debounce)
-    week, monday = this_week_start()
+    week, monday = last_week_start()
     payloads = [
         alertmanager_payload(
             [

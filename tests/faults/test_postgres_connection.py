@@ -10,7 +10,6 @@ store) so that Alertmanager retries, nothing of that delivery is stored, and the
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -19,7 +18,7 @@ import pytest
 from django.db import connection, transaction
 
 from alerts.models import Delivery, Episode
-from tests.faults.conftest import Gunicorn, alertmanager_payload, post, this_week_start, wait_for
+from tests.faults.conftest import Gunicorn, alertmanager_payload, last_week_start, post, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(60)]
 
@@ -41,7 +40,7 @@ def _terminate(pids: list[int]) -> None:
 
 
 def _batch(tag: str, hour: int) -> dict[str, Any]:
-    _, monday = this_week_start()
+    _, monday = last_week_start()
     alerts = [
         (f"Db{tag}", f"host-{i}", monday + timedelta(hours=hour, minutes=i)) for i in range(3)
     ]
@@ -104,10 +103,8 @@ def test_a_connection_dropped_mid_delivery_answers_503_and_the_next_delivery_suc
     assert not Delivery.objects.filter(group_key__contains="doomed").exists()
     assert not Episode.objects.filter(rule__alertname="Dbdoomed").exists()
 
-    started = time.monotonic()
-    status, body = post(web.base, ingest_token, doomed)  # Alertmanager's retry
+    status, body = post(web.base, ingest_token, doomed)  # Alertmanager's retry, on a new connection
     assert status == 200, (body, web.log()[-3000:])
-    assert time.monotonic() - started < 5
     assert body["opened"] == 3
     assert Delivery.objects.filter(outcome="accepted").count() == 2
     assert Episode.objects.filter(rule__alertname="Dbdoomed").count() == 3

@@ -7,7 +7,6 @@ duplicate episodes and the same results as a clean evaluation.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -17,8 +16,8 @@ from alerts.models import Delivery, Episode, Evaluation
 from tests.faults.conftest import (
     Gunicorn,
     alertmanager_payload,
+    last_week_start,
     post,
-    this_week_start,
     wait_for,
 )
 from tests.support.noise_results import clean_results, results
@@ -44,7 +43,7 @@ def test_deliveries_are_stored_while_redis_is_down_and_the_evaluation_catches_up
     }
     web = gunicorn(**settings)
     celery = worker(broker_url, REDIS_URL=cache_url, STEWARD_EVALUATION_DEBOUNCE_SECONDS="1")
-    week, monday = this_week_start()
+    week, monday = last_week_start()
     batches = [
         [
             (f"Outage{n % 3}", f"host-{n}-{i}", monday + timedelta(minutes=n * 10 + i))
@@ -55,15 +54,14 @@ def test_deliveries_are_stored_while_redis_is_down_and_the_evaluation_catches_up
 
     redis_server.stop()
     for n, batch in enumerate(batches):
-        started = time.monotonic()
         status, body = post(web.base, ingest_token, alertmanager_payload(batch, group=f"g{n}"))
-        elapsed = time.monotonic() - started
         assert status == 200, (body, web.log()[-3000:])
         assert body["opened"] == 5
-        assert elapsed < 5, f"delivery {n} took {elapsed:.1f}s with Redis down"
     assert Delivery.objects.filter(outcome="accepted").count() == len(batches)
     assert Episode.objects.count() == 30
-    assert "not enqueued" in web.log()  # the outage was seen and logged, not hidden
+    # The outage was seen and logged, not hidden, and each delivery tried Redis once and moved
+    # on (no retry loop inside the request): one warning per delivery, as many as deliveries.
+    assert web.log().count("not enqueued: cache unavailable") == len(batches), web.log()[-3000:]
     assert not Evaluation.objects.filter(week=week).exists()
 
     redis_server.start()

@@ -24,6 +24,9 @@ from fleet.slo import SLO, ScorecardSnapshot
 from fleet.tasks import snapshot_scorecards
 from runbooks.models import Runbook
 
+# Scorecards read the clock (current week, noisy streaks, runbook ages, trend weeks): pin it.
+pytestmark = pytest.mark.usefixtures("frozen_now")
+
 
 @pytest.fixture
 def fresh_runbook(team: Team) -> Runbook:

@@ -15,7 +15,8 @@ from fleet.models import AISystem, Membership, Team
 from runbooks.models import Runbook
 from runbooks.services import runbook_save
 
-pytestmark = pytest.mark.django_db
+# Pages and commands here read the clock (this week, last 7 days, review ages): pin it.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
 
 @pytest.fixture

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from django.test import Client, override_settings
-from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from alerts.models import AlertRule, Delivery, Evaluation, RuleFlag
@@ -72,9 +71,9 @@ def test_failed_evaluation_counts_a_failure_and_its_duration() -> None:
 
 @pytest.mark.django_db
 def test_metrics_page_reports_backlog_age_and_flags_in_two_queries(
-    client: Client, django_assert_num_queries: Any
+    client: Client, django_assert_num_queries: Any, frozen_now: datetime
 ) -> None:
-    now = timezone.now()
+    now = frozen_now  # the page counts this week's flags and ages from the clock
     Evaluation.objects.create(
         week="2026-W40", status="pending", requested_at=now - timedelta(0, 600)
     )

@@ -17,7 +17,8 @@ from runbooks.forms import RUNBOOK_TEMPLATE
 from runbooks.models import Runbook, RunbookRevision
 from runbooks.services import runbook_save
 
-pytestmark = pytest.mark.django_db
+# Pages and commands here read the clock (this week, last 7 days, review ages): pin it.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
 
 def make_runbook(slug: str, team: Team | None, *, reviewed_days_ago: int | None = None) -> Runbook:

@@ -17,6 +17,11 @@ from alerts.integrations.alertmanager.reconcile import episodes_reconcile
 from alerts.integrations.alertmanager.tasks import reconcile_open_episodes
 from alerts.models import AlertRule, Episode
 from tests.alerts.integrations.conftest import capture
+from tests.support.clock import NOW
+
+# Deliveries are stamped with the clock and reconciliation compares it with the captures'
+# 2026-11-25 alerts: pinned after them, whatever day the tests run.
+pytestmark = pytest.mark.usefixtures("frozen_now")
 
 Post = Callable[..., Any]
 FRAUD = capture()[0]["alerts"][0]
@@ -103,7 +108,7 @@ def _am_alerts(fingerprints: list[str], starts: str = "2026-11-25T22:34:23.772Z"
 
 def test_reconcile_closes_open_episodes_alertmanager_no_longer_lists(post: Post) -> None:
     post("alertmanager", capture()[0])  # two open episodes
-    later = datetime.now(UTC) + timedelta(hours=1)
+    later = NOW + timedelta(hours=1)
     still = capture()[0]["alerts"][1]["fingerprint"]
     with mock.patch(
         "alerts.integrations.alertmanager.reconcile.requests.get",
@@ -118,7 +123,7 @@ def test_reconcile_closes_open_episodes_alertmanager_no_longer_lists(post: Post)
 
 def test_reconcile_closes_an_episode_replaced_by_a_newer_firing(post: Post) -> None:
     post("alertmanager", capture()[0])
-    later = datetime.now(UTC) + timedelta(hours=1)
+    later = NOW + timedelta(hours=1)
     fingerprints = [a["fingerprint"] for a in capture()[0]["alerts"]]
     with mock.patch(
         "alerts.integrations.alertmanager.reconcile.requests.get",

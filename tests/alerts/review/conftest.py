@@ -4,19 +4,25 @@ noise evaluation that normally fills them is another feature)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
 from alerts.models import AlertRule, RuleFlag, RuleWeek
-from alerts.weeks import last_complete_week
 from fleet.models import Team
 from runbooks.models import Runbook
+from tests.support.clock import LAST_WEEK
 
-# The week under review in most tests: last week, as on a Monday meeting.
-WEEK = last_complete_week()
+# The week under review in most tests: last week, as on a Monday meeting. "Now" is pinned for
+# every review test (the pages read the clock: current week, open decisions, runbook ages).
+WEEK = LAST_WEEK
+
+
+@pytest.fixture(autouse=True)
+def _pinned_now(frozen_now: datetime) -> datetime:
+    return frozen_now
 
 
 @pytest.fixture
