@@ -45,16 +45,16 @@ def rule_owner_team_id(rule: AlertRule) -> int | None:
     """The owner team's id: the rule's own team, else its system's (see the module doc)."""
     if rule.owner_team_id is not None:
         return rule.owner_team_id
-    return rule.system.owner_team_id if rule.system_id is not None else None
+    system = rule.system if rule.system_id is not None else None
+    return system.owner_team_id if system is not None else None
 
 
 def rule_owner_team(rule: AlertRule) -> Team | None:
     """The team that owns this rule (load it with `system__owner_team` to avoid queries)."""
     if rule.owner_team_id is not None:
         return rule.owner_team
-    if rule.system_id is not None and rule.system.owner_team_id is not None:
-        return rule.system.owner_team
-    return None
+    system = rule.system if rule.system_id is not None else None
+    return system.owner_team if system is not None else None
 
 
 def is_owned(team_id: int | None, members: int) -> bool:
@@ -217,7 +217,7 @@ def _candidate(rule: AlertRule, snapshot: _Snapshot, firing: int) -> dict[str, A
         "severity": rule.severity,
         "team": None if team is None else {"slug": team.slug, "name": team.name},
         "owned": is_owned(team.pk if team is not None else None, members),
-        "runbook_slug": rule.runbook.slug if rule.runbook_id is not None else None,
+        "runbook_slug": rule.runbook.slug if rule.runbook is not None else None,
         "runbook_url": oncall_runbook_url(rule.alertname, rule.matchers),
         "firing": firing,
     }

@@ -267,9 +267,7 @@ def _choices(resolution: RuleResolution) -> list[Choice]:
     rules = resolution.candidates if resolution.ambiguous else resolution.known
     firing = firing_counts(rules)
     team_ids = {team.pk for rule in rules if (team := rule_owner_team(rule)) is not None}
-    staffed = set(
-        Membership.objects.filter(team_id__in=team_ids).values_list("team_id", flat=True)
-    )
+    staffed = set(Membership.objects.filter(team_id__in=team_ids).values_list("team_id", flat=True))
     choices = []
     for rule in rules:
         team = rule_owner_team(rule)
