@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, quote_plus, urlencode
 
 from django.conf import settings
 from django.core.cache import cache
@@ -88,6 +88,32 @@ def oncall_runbook_url(alertname: str, labels: Mapping[str, str]) -> str:
     given = query_labels(labels)
     query = {name: given[name] for name in sorted(given)}
     return f"{base}?{urlencode(query)}" if query else base
+
+
+def runbook_url_annotation(
+    alertname: str, static: Mapping[str, str], templated: Iterable[str] = ()
+) -> str:
+    """The exact `runbook_url` annotation to paste into a Prometheus rule.
+
+    In Prometheus, `$labels` in an annotation holds only the series' labels (from `expr`),
+    not the rule's static `labels:`, so a static label must be written literally: templating
+    it expands to `?model=`. Only labels the expression produces are templated, through
+    `urlquery`. The alertname is written out too (`$labels.alertname` is empty there).
+    """
+    base = f"{settings.STEWARD_BASE_URL}/runbooks/for/{quote(alertname, safe='')}/"
+    given = query_labels(static)
+    parts = [f"{quote_plus(name)}={quote_plus(given[name])}" for name in sorted(given)]
+    parts += [
+        f"{name}={{{{ $labels.{name} | urlquery }}}}"
+        for name in sorted(set(templated) - given.keys() - {"alertname"})
+    ]
+    return f"{base}?{'&'.join(parts)}" if parts else base
+
+
+def rule_runbook_url_annotation(rule: AlertRule) -> str:
+    """`runbook_url_annotation` for a catalog rule: its matchers, literally (every alert of
+    this rule carries exactly these values, whether the rule or the series sets them)."""
+    return runbook_url_annotation(rule.alertname, rule.matchers)
 
 
 def _status(resolution: RuleResolution, members: int) -> str:
