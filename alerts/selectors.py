@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, IntegerField, Min, OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from alerts.models import AlertRule, Episode, RuleFlag, RuleWeek
@@ -148,7 +148,11 @@ def rules_for_catalog(filters: CatalogFilters, *, week: str, now: datetime) -> Q
         fires_28d=Coalesce(_fires_since(now - timedelta(days=28)), 0),
     )
     if filters.team:
-        rules = rules.filter(owner_team__slug=filters.team)
+        # The owner as alerts.ownership defines it (the rule's team, else its system's).
+        rules = rules.filter(
+            Q(owner_team__slug=filters.team)
+            | Q(owner_team__isnull=True, system__owner_team__slug=filters.team)
+        )
     if filters.layer:
         rules = rules.filter(layer=filters.layer)
     if filters.severity:
