@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,7 +13,8 @@ from django.conf import settings
 from alerts.lint_types import PAGE_MIN_FOR, PAGING, AlertEntry
 from alerts.lint_yaml import LineDict
 from alerts.models import AlertRule, Layer, LintCheck, Severity, Waiver
-from alerts.selectors import rule_resolve, rules_by_alertname
+from alerts.ownership import runbook_url_annotation
+from alerts.selectors import rule_resolution, rule_resolve, rules_by_alertname
 from fleet.models import Team
 from runbooks.models import Runbook
 
@@ -170,11 +172,87 @@ def _check_runbook(
             f"No runbook with slug `{value}` exists in Steward; write it first or fix the URL.",
         )
     if kind == "for":
-        resolved = catalog.resolve(value, {**entry.labels, **query})
-        if resolved is None or resolved.runbook_id is None:
+        templated = _templated_labels(url)
+        yield from _check_static_templated(entry, value, query, templated, line)
+        yield from _check_landing(entry, catalog, value, {**entry.labels, **query}, templated, line)
+
+
+_TEMPLATED_LABEL = re.compile(r"\$labels\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _templated_labels(url: str) -> dict[str, str]:
+    """Query parameter → the `$labels.<name>` its value templates (`?model={{ $labels.model }}`)."""
+    found = {}
+    for name, raw in parse_qsl(urlsplit(url).query, keep_blank_values=True):
+        match = _TEMPLATED_LABEL.search(raw) if "{{" in raw else None
+        if match is not None:
+            found[name] = match.group(1)
+    return found
+
+
+def _check_static_templated(
+    entry: AlertEntry, alertname: str, query: dict[str, str], templated: dict[str, str], line: int
+) -> Iterable[tuple[str, int, str]]:
+    """A static label templated in the runbook_url expands empty: say so, and what to paste."""
+    static = {
+        param: entry.labels[label] for param, label in templated.items() if label in entry.labels
+    }
+    if not static:
+        return
+    names = ", ".join(f"`{label}`" for param, label in templated.items() if param in static)
+    fixed = runbook_url_annotation(
+        alertname, {**query, **static}, [param for param in templated if param not in static]
+    )
+    yield (
+        LintCheck.RUNBOOK,
+        line,
+        f"runbook_url templates {names} with `$labels`, but this rule sets "
+        f"{'it' if len(static) == 1 else 'them'} statically in `labels:`; in Prometheus "
+        "`$labels` holds only the series' labels (from `expr`), so "
+        + " and ".join(f"`{param}=`" for param in static)
+        + " would arrive empty. Write static labels literally and template only labels the "
+        f"expression produces: {fixed}",
+    )
+
+
+def _check_landing(
+    entry: AlertEntry,
+    catalog: Catalog,
+    alertname: str,
+    labels: dict[str, str],
+    templated: dict[str, str],
+    line: int,
+) -> Iterable[tuple[str, int, str]]:
+    """The on-call page this link opens (alerts.selectors.rule_resolution) has a runbook.
+
+    Templated labels are known only at firing time, so every rule they may still select
+    must have a runbook, and they must be able to tell those rules apart.
+    """
+    resolution = rule_resolution(catalog.rules.get(alertname, ()), labels)
+    landing = [resolution.rule] if resolution.rule is not None else resolution.candidates
+    if not landing:
+        yield (
+            LintCheck.RUNBOOK,
+            line,
+            f"{alertname} has no runbook in the Steward catalog: register the rule and "
+            "link a runbook to it.",
+        )
+        return
+    if resolution.ambiguous:
+        apart = {name for rule in landing for name in rule.matchers} - labels.keys()
+        if not apart & set(templated):
             yield (
                 LintCheck.RUNBOOK,
                 line,
-                f"{value} has no runbook in the Steward catalog: register the rule and "
-                "link a runbook to it.",
+                f"runbook_url does not tell apart the {len(landing)} rules named {alertname} "
+                f"it may open ({', '.join(str(rule) for rule in landing)}): add "
+                + ", ".join(f"`{name}`" for name in sorted(apart))
+                + " (literally if this rule sets it, else templated).",
+            )
+    for rule in landing:
+        if rule.runbook_id is None:
+            yield (
+                LintCheck.RUNBOOK,
+                line,
+                f"{rule} has no runbook in the Steward catalog: link a runbook to it.",
             )

@@ -1,4 +1,11 @@
-""" "Who owns this alert?": resolve alertname + labels to rule, team, leads, system, runbook.
+""" "Who owns this alert?": the one definition, and the lookup behind the API and on-call page.
+
+Owner: the rule's owner team, else the owner team of the rule's system (a rule on a system
+is that system's team's business unless someone else took it). Owned: that team exists and
+has at least one member; a team nobody is in cannot answer a page. `rule_owner_team` says it
+in Python, `owner_team_id_expression`/`owned_condition` say it in SQL (also as
+`AlertRule.objects.owned()`/`.unowned()`), and the overview, the ownership API, the flags, the
+review numbers and the scorecards all use these, so they cannot disagree.
 
 Any number of alerts costs at most two queries: all candidate rules (with team, system and
 runbook joined) and all memberships of the teams found. What they return is cached per
@@ -10,21 +17,63 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, quote_plus, urlencode
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from alerts.models import AlertRule
+from alerts.models import AlertRule, Episode
 from alerts.ownership_cache import OWNERSHIP_CACHE_SECONDS, ownership_cache_version, sha1_hex
-from alerts.selectors import rule_resolve, rules_by_alertname
-from fleet.models import Membership
+from alerts.selectors import (
+    RuleResolution,
+    query_labels,
+    rule_resolution,
+    rules_by_alertname,
+)
+from fleet.models import Membership, Team
 
 logger = logging.getLogger(__name__)
+
+
+def rule_owner_team_id(rule: AlertRule) -> int | None:
+    """The owner team's id: the rule's own team, else its system's (see the module doc)."""
+    if rule.owner_team_id is not None:
+        return rule.owner_team_id
+    system = rule.system if rule.system_id is not None else None
+    return system.owner_team_id if system is not None else None
+
+
+def rule_owner_team(rule: AlertRule) -> Team | None:
+    """The team that owns this rule (load it with `system__owner_team` to avoid queries)."""
+    if rule.owner_team_id is not None:
+        return rule.owner_team
+    system = rule.system if rule.system_id is not None else None
+    return system.owner_team if system is not None else None
+
+
+def is_owned(team_id: int | None, members: int) -> bool:
+    """Owned: an owner team exists and has at least one member."""
+    return team_id is not None and members > 0
+
+
+def owner_team_id_expression(prefix: str = "") -> Coalesce:
+    """SQL for `rule_owner_team_id`; `prefix` reaches the rule through a relation ("rule__")."""
+    return Coalesce(F(f"{prefix}owner_team_id"), F(f"{prefix}system__owner_team_id"))
+
+
+def owned_condition(prefix: str = "") -> Q:
+    """SQL for "owned": the owner team (rule's, else system's) has at least one member."""
+    own_team = Membership.objects.filter(team_id=OuterRef(f"{prefix}owner_team_id"))
+    system_team = Membership.objects.filter(team_id=OuterRef(f"{prefix}system__owner_team_id"))
+    return Q(Exists(own_team)) | (
+        Q(**{f"{prefix}owner_team__isnull": True}) & Q(Exists(system_team))
+    )
 
 
 @dataclass(frozen=True)
@@ -34,10 +83,11 @@ class AlertQuery:
 
 
 def oncall_path(alertname: str, labels: Mapping[str, str]) -> str:
-    """The on-call entry point `/runbooks/for/<alertname>/?<labels>` (DESIGN.md), as a path
-    for Steward's own pages."""
+    """The on-call entry point `/runbooks/for/<alertname>/?<labels>`, as a path for Steward's
+    own pages (empty label values are left out: they mean "absent")."""
     base = f"/runbooks/for/{quote(alertname, safe='')}/"
-    query = {name: labels[name] for name in sorted(labels) if name != "alertname"}
+    given = query_labels(labels)
+    query = {name: given[name] for name in sorted(given) if name != "alertname"}
     return f"{base}?{urlencode(query)}" if query else base
 
 
@@ -46,10 +96,39 @@ def oncall_runbook_url(alertname: str, labels: Mapping[str, str]) -> str:
     return f"{settings.STEWARD_BASE_URL}{oncall_path(alertname, labels)}"
 
 
-def _status(rule: AlertRule | None, members: int) -> str:
+def runbook_url_annotation(
+    alertname: str, static: Mapping[str, str], templated: Iterable[str] = ()
+) -> str:
+    """The exact `runbook_url` annotation to paste into a Prometheus rule.
+
+    In Prometheus, `$labels` in an annotation holds only the series' labels (from `expr`),
+    not the rule's static `labels:`, so a static label must be written literally: templating
+    it expands to `?model=`. Only labels the expression produces are templated, through
+    `urlquery`. The alertname is written out too (`$labels.alertname` is empty there).
+    """
+    base = f"{settings.STEWARD_BASE_URL}/runbooks/for/{quote(alertname, safe='')}/"
+    given = query_labels(static)
+    parts = [f"{quote_plus(name)}={quote_plus(given[name])}" for name in sorted(given)]
+    parts += [
+        f"{name}={{{{ $labels.{name} | urlquery }}}}"
+        for name in sorted(set(templated) - given.keys() - {"alertname"})
+    ]
+    return f"{base}?{'&'.join(parts)}" if parts else base
+
+
+def rule_runbook_url_annotation(rule: AlertRule) -> str:
+    """`runbook_url_annotation` for a catalog rule: its matchers, literally (every alert of
+    this rule carries exactly these values, whether the rule or the series sets them)."""
+    return runbook_url_annotation(rule.alertname, rule.matchers)
+
+
+def _status(resolution: RuleResolution, members: int) -> str:
+    rule = resolution.rule
+    if resolution.ambiguous:
+        return "ambiguous"
     if rule is None or not rule.catalogued:
         return "uncatalogued"
-    return "owned" if rule.owner_team_id is not None and members > 0 else "unowned"
+    return "owned" if is_owned(rule_owner_team_id(rule), members) else "unowned"
 
 
 @dataclass
@@ -65,7 +144,7 @@ def _load(names: set[str]) -> dict[str, _Snapshot]:
     """Two queries for any number of alertnames."""
     # A name with NUL cannot be in the database (and PostgreSQL refuses to compare it).
     candidates = rules_by_alertname(name for name in names if "\x00" not in name)
-    team_ids = {rule.owner_team_id for rules in candidates.values() for rule in rules}
+    team_ids = {rule_owner_team_id(rule) for rules in candidates.values() for rule in rules}
     team_ids.discard(None)
     members: dict[int, int] = defaultdict(int)
     leads: dict[int, list[dict[str, str]]] = defaultdict(list)
@@ -80,7 +159,7 @@ def _load(names: set[str]) -> dict[str, _Snapshot]:
     snapshots = {}
     for name in names:
         rules = candidates.get(name, [])
-        teams = {rule.owner_team_id for rule in rules if rule.owner_team_id is not None}
+        teams = {team for rule in rules if (team := rule_owner_team_id(rule)) is not None}
         snapshots[name] = _Snapshot(
             rules=rules,
             members={t: members[t] for t in teams if t in members},
@@ -113,41 +192,84 @@ def _snapshots(names: set[str]) -> dict[str, _Snapshot]:
     return snapshots
 
 
+def firing_counts(rules: Sequence[AlertRule]) -> dict[int, int]:
+    """Open episodes per rule id, in one query (live: never cached)."""
+    if not rules:
+        return {}
+    return dict(
+        Episode.objects.filter(rule__in=[rule.pk for rule in rules], ends_at__isnull=True)
+        .values("rule_id")
+        .annotate(n=Count("id"))
+        .values_list("rule_id", "n")
+    )
+
+
 def ownership_resolve_many(alerts: Sequence[AlertQuery]) -> list[dict[str, Any]]:
-    """One ownership answer per alert, in order; at most two queries whatever the number."""
+    """One ownership answer per alert, in order.
+
+    At most two queries whatever the number (none when cached), plus one for "firing now"
+    when some answers list candidates (ambiguous, or labels that contradict every rule).
+    """
     snapshots = _snapshots({alert.alertname for alert in alerts})
     now = timezone.now()
+    resolutions = [
+        rule_resolution(snapshots[alert.alertname].rules, alert.labels) for alert in alerts
+    ]
+    listed = {rule.pk: rule for resolution in resolutions for rule in _candidates_shown(resolution)}
+    firing = firing_counts(list(listed.values()))
     results = []
-    for alert in alerts:
+    for alert, resolution in zip(alerts, resolutions, strict=True):
         snapshot = snapshots[alert.alertname]
-        rule = rule_resolve(snapshot.rules, alert.labels)
-        team_key = (rule.owner_team_id if rule is not None else None) or 0
-        results.append(
-            _answer(
-                alert,
-                rule,
-                snapshot.members.get(team_key, 0),
-                snapshot.leads.get(team_key, []),
-                now,
-            )
-        )
+        rule = resolution.rule
+        team_key = (rule_owner_team_id(rule) if rule is not None else None) or 0
+        members = snapshot.members.get(team_key, 0)
+        answer = _answer(alert, resolution, members, snapshot.leads.get(team_key, []), now)
+        answer["candidates"] = [
+            _candidate(candidate, snapshot, firing.get(candidate.pk, 0))
+            for candidate in _candidates_shown(resolution)
+        ]
+        results.append(answer)
     return results
+
+
+def _candidates_shown(resolution: RuleResolution) -> list[AlertRule]:
+    """The rules a person picks from: several candidates, or every rule the labels contradict."""
+    if resolution.rule is not None:
+        return []
+    return resolution.candidates if resolution.ambiguous else resolution.known
+
+
+def _candidate(rule: AlertRule, snapshot: _Snapshot, firing: int) -> dict[str, Any]:
+    team = rule_owner_team(rule)
+    members = snapshot.members.get(team.pk, 0) if team is not None else 0
+    return {
+        "id": rule.pk,
+        "alertname": rule.alertname,
+        "matchers": rule.matchers,
+        "severity": rule.severity,
+        "team": None if team is None else {"slug": team.slug, "name": team.name},
+        "owned": is_owned(team.pk if team is not None else None, members),
+        "runbook_slug": rule.runbook.slug if rule.runbook is not None else None,
+        "runbook_url": oncall_runbook_url(rule.alertname, rule.matchers),
+        "firing": firing,
+    }
 
 
 def _answer(
     alert: AlertQuery,
-    rule: AlertRule | None,
+    resolution: RuleResolution,
     members: int,
     leads: list[dict[str, str]],
     now: Any,
 ) -> dict[str, Any]:
-    team = rule.owner_team if rule is not None else None
+    rule = resolution.rule
+    team = rule_owner_team(rule) if rule is not None else None
     system = rule.system if rule is not None else None
     runbook = rule.runbook if rule is not None else None
     return {
         "alertname": alert.alertname,
         "labels": dict(alert.labels),
-        "status": _status(rule, members),
+        "status": _status(resolution, members),
         "rule": None
         if rule is None
         else {

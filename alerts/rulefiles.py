@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import transaction
 
 from alerts.models import AlertRule, Layer, Severity, Source, matchers_key
+from alerts.ownership import runbook_url_annotation
 from fleet.models import AISystem, Team
 from runbooks.models import Runbook
 
@@ -47,6 +48,8 @@ class ImportReport:
     # (where, message): a rule or a field of a rule that could not be mapped.
     unmapped: list[tuple[str, str]] = field(default_factory=list)
     recording_skipped: int = 0
+    # (where, annotation): the exact runbook_url to paste for each imported rule.
+    runbook_urls: list[tuple[str, str]] = field(default_factory=list)
 
     def merge(self, other: ImportReport) -> None:
         self.created += other.created
@@ -54,6 +57,7 @@ class ImportReport:
         self.unchanged += other.unchanged
         self.unmapped += other.unmapped
         self.recording_skipped += other.recording_skipped
+        self.runbook_urls += other.runbook_urls
 
 
 def parse_duration(value: object) -> timedelta | None:
@@ -193,6 +197,7 @@ def _store(name: str, fields: dict[str, Any], lookups: _Lookups, report: ImportR
     where = fields.pop("_where")
     matchers = fields.pop("_matchers")
     runbook_url = fields.pop("_runbook_url")
+    report.runbook_urls.append((where, runbook_url_annotation(name, matchers)))
     rule = (
         AlertRule.objects.select_related("runbook")
         .filter(alertname=name, matchers_key=matchers_key(matchers))

@@ -49,6 +49,62 @@ def rule_resolve(candidates: Iterable[AlertRule], labels: Mapping[str, str]) -> 
     return best
 
 
+def query_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    """Labels of a lookup (URL or API query): an empty value counts as absent.
+
+    A `runbook_url` that templates a label the series does not carry expands to `?model=`;
+    that says nothing about the model, so it must not rule out the model's rule.
+    """
+    return {name: value for name, value in labels.items() if value != "" and name != "alertname"}
+
+
+@dataclass(frozen=True)
+class RuleResolution:
+    """The answer to "which catalogued rule is this alert?" for a lookup.
+
+    `rule` is set when the labels select exactly one rule; otherwise `candidates` holds the
+    rules they do not rule out (several: ambiguous; none with `known` rules: the labels
+    contradict every rule with that alertname).
+    """
+
+    rule: AlertRule | None
+    candidates: list[AlertRule]
+    known: list[AlertRule]
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.rule is None and len(self.candidates) > 1
+
+
+def _contradicts(rule: AlertRule, labels: Mapping[str, str]) -> bool:
+    return any(name in labels and labels[name] != value for name, value in rule.matchers.items())
+
+
+def _includes(rule: AlertRule, other: AlertRule) -> bool:
+    return all(rule.matchers.get(name) == value for name, value in other.matchers.items())
+
+
+def rule_resolution(known: Iterable[AlertRule], labels: Mapping[str, str]) -> RuleResolution:
+    """Resolve a lookup (alertname's rules + query labels) to one rule, or say why not.
+
+    Unlike `rule_resolve` (ingest: a delivered alert carries all its labels), a lookup may
+    give only some labels. A rule is a candidate unless a given label contradicts one of
+    its matchers; empty values count as absent. The answer is the only candidate, or the
+    candidate whose matchers all hold and include every other candidate's matchers (the
+    most specific match: `model=a` beats the catch-all when `model=a` is given). Anything
+    else is ambiguous, and the caller shows the candidates instead of guessing.
+    """
+    rules = sorted(known, key=lambda rule: rule.pk)
+    given = query_labels(labels)
+    candidates = [rule for rule in rules if not _contradicts(rule, given)]
+    if len(candidates) == 1:
+        return RuleResolution(candidates[0], candidates, rules)
+    for rule in candidates:
+        if rule_matches(rule, given) and all(_includes(rule, other) for other in candidates):
+            return RuleResolution(rule, candidates, rules)
+    return RuleResolution(None, candidates, rules)
+
+
 def rules_by_alertname(alertnames: Iterable[str]) -> dict[str, list[AlertRule]]:
     """All rules for these alertnames, in one query, grouped by name."""
     grouped: dict[str, list[AlertRule]] = defaultdict(list)
@@ -56,7 +112,7 @@ def rules_by_alertname(alertnames: Iterable[str]) -> dict[str, list[AlertRule]]:
     if not names:
         return {}
     for rule in AlertRule.objects.filter(alertname__in=names).select_related(
-        "owner_team", "system", "runbook"
+        "owner_team", "system__owner_team", "runbook"
     ):
         grouped[rule.alertname].append(rule)
     return dict(grouped)
@@ -103,7 +159,11 @@ def rules_matching(filters: CatalogFilters, *, week: str) -> QuerySet[AlertRule]
     """The rules the /alerts/ filters select (`flag` looks at `week`), unannotated."""
     rules = AlertRule.objects.all()
     if filters.team:
-        rules = rules.filter(owner_team__slug=filters.team)
+        # The owner as alerts.ownership defines it (the rule's team, else its system's).
+        rules = rules.filter(
+            Q(owner_team__slug=filters.team)
+            | Q(owner_team__isnull=True, system__owner_team__slug=filters.team)
+        )
     if filters.layer:
         rules = rules.filter(layer=filters.layer)
     if filters.severity:
@@ -124,7 +184,7 @@ def rules_for_catalog(filters: CatalogFilters, *, week: str, now: datetime) -> Q
     """Rules for /alerts/ with `fires_7d` and `fires_28d`, filtered; `flag` filters on `week`."""
     rules = (
         rules_matching(filters, week=week)
-        .select_related("owner_team", "system", "runbook")
+        .select_related("owner_team", "system__owner_team", "runbook")
         .annotate(
             fires_7d=Coalesce(_fires_since(now - timedelta(days=7)), 0),
             fires_28d=Coalesce(_fires_since(now - timedelta(days=28)), 0),

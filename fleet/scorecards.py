@@ -8,7 +8,7 @@ Scoring (100 points):
 | … on the `ml` layer | 15 |
 | … on the `business` layer | 15 |
 | at least one SLO | 20 |
-| alerts owned by a team with members (share of its active alerts) | 15 |
+| alerts owned (alerts.ownership: a team with members; share of its active alerts) | 15 |
 | alerts with a fresh runbook (share) | 10 |
 | alerts not flagged noisy 3+ weeks in a row (share) | 10 |
 
@@ -25,12 +25,13 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Avg, Count, Exists, OuterRef, QuerySet
+from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, QuerySet
 from django.utils import timezone
 
 from alerts.models import AlertRule, Flag, Layer, RuleFlag
+from alerts.ownership import owned_condition, owner_team_id_expression
 from alerts.weeks import week_of, week_shift, weeks_back
-from fleet.models import AISystem, Membership, Team
+from fleet.models import AISystem, Team
 from fleet.slo import SLO, ScorecardSnapshot
 from runbooks.links import new_runbook_url
 
@@ -95,18 +96,20 @@ def systems_in_scope() -> QuerySet[AISystem]:
 
 
 def _rule_rows(systems: QuerySet[AISystem]) -> list[dict[str, Any]]:
-    members = Membership.objects.filter(team_id=OuterRef("owner_team_id"))
     return list(
         AlertRule.objects.filter(system__in=systems.values("pk"), status=AlertRule.Status.ACTIVE)
-        .annotate(owner_has_members=Exists(members))
+        .annotate(
+            owner_id=owner_team_id_expression(),
+            owned=ExpressionWrapper(owned_condition(), output_field=BooleanField()),
+        )
         .values(
             "id",
             "system_id",
             "alertname",
             "matchers",
             "layer",
-            "owner_team_id",
-            "owner_has_members",
+            "owner_id",
+            "owned",
             "runbook_id",
             "runbook__slug",
             "runbook__review_due_at",
@@ -175,18 +178,18 @@ def _slo_items(card: Scorecard) -> int:
 
 
 def _owner_item(row: dict[str, Any]) -> MissingItem | None:
-    if row["owner_team_id"] is None:
+    if row["owner_id"] is None:
         return MissingItem(
             code=f"unowned:{row['alertname']}",
             text=f"Alert {row['alertname']} has no owner team.",
             fix_url=f"/admin/alerts/alertrule/{row['id']}/change/",
             fix_label="Assign an owner",
         )
-    if not row["owner_has_members"]:
+    if not row["owned"]:
         return MissingItem(
             code=f"unowned:{row['alertname']}",
             text=f"Alert {row['alertname']} is owned by a team with no members.",
-            fix_url=f"/admin/fleet/team/{row['owner_team_id']}/change/",
+            fix_url=f"/admin/fleet/team/{row['owner_id']}/change/",
             fix_label="Add team members",
         )
     return None

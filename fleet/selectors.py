@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Prefetch, Q, QuerySet
 
 from alerts.models import AlertRule, Layer
+from alerts.ownership import owned_condition, owner_team_id_expression
 from fleet.models import AISystem, Membership, Team
 
 LAYERS = [Layer.INFRA, Layer.ML, Layer.BUSINESS]
@@ -27,7 +28,7 @@ class TeamRow:
 
     @property
     def owned_share(self) -> float | None:
-        """Share of the rules on this team's systems that have an owner team."""
+        """Share of the rules on this team's systems that are owned (alerts.ownership)."""
         return self.system_rules_owned / self.system_rules if self.system_rules else None
 
     @property
@@ -55,7 +56,7 @@ def team_rows() -> list[TeamRow]:
         rows[team_id].systems = count
     for team_id, total, with_runbook in (
         live_rules()
-        .values_list("owner_team_id")
+        .values_list(owner_team_id_expression())
         .annotate(n=Count("id"), r=Count("id", filter=Q(runbook__isnull=False)))
     ):
         rows[team_id].rules, rows[team_id].rules_with_runbook = total, with_runbook
@@ -63,7 +64,7 @@ def team_rows() -> list[TeamRow]:
         live_rules()
         .filter(system__isnull=False)
         .values_list("system__owner_team_id")
-        .annotate(n=Count("id"), o=Count("id", filter=Q(owner_team__isnull=False)))
+        .annotate(n=Count("id"), o=Count("id", filter=owned_condition()))
     ):
         rows[team_id].system_rules, rows[team_id].system_rules_owned = total, owned
     unowned = rows.pop(None)
@@ -80,12 +81,16 @@ def systems_missing_owner() -> QuerySet[AISystem]:
 
 
 def rules_with_gaps() -> QuerySet[AlertRule]:
-    """Live rules without owner team or without runbook, worst (no owner) first."""
+    """Live rules that are not owned (alerts.ownership) or have no runbook, unowned first.
+
+    Each carries `owned` (bool) and `owner` (the owner team, or None) for the page.
+    """
     return (
         live_rules()
-        .filter(Q(owner_team__isnull=True) | Q(runbook__isnull=True))
-        .select_related("owner_team", "system", "runbook")
-        .order_by(F("owner_team").asc(nulls_first=True), "alertname", "matchers_key")
+        .annotate(owned=ExpressionWrapper(owned_condition(), output_field=BooleanField()))
+        .filter(Q(owned=False) | Q(runbook__isnull=True))
+        .select_related("owner_team", "system__owner_team", "runbook")
+        .order_by(F("owned").asc(), "alertname", "matchers_key")
     )
 
 
@@ -193,8 +198,8 @@ def system_rules_by_layer(system: AISystem) -> list[LayerGroup]:
     """The system's rules grouped by layer (infra, ml, business, then unclassified)."""
     rules = (
         AlertRule.objects.filter(system=system)
-        .select_related("owner_team", "runbook")
-        .annotate(owner_members=Count("owner_team__memberships"))
+        .select_related("owner_team", "system__owner_team", "runbook")
+        .annotate(owned=ExpressionWrapper(owned_condition(), output_field=BooleanField()))
         .order_by("alertname", "matchers_key")
     )
     grouped: dict[str, list[AlertRule]] = defaultdict(list)

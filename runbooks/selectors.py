@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db.models import Count, Q, QuerySet, TextField
 from django.db.models.fields.json import KeyTextTransform
@@ -16,7 +17,8 @@ from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 
 from alerts.models import AlertRule, Episode, Feedback
-from alerts.selectors import rule_resolve, rules_by_alertname
+from alerts.ownership import firing_counts, is_owned, rule_owner_team
+from alerts.selectors import RuleResolution, query_labels, rule_resolution, rules_by_alertname
 from fleet.access import is_fleet_admin, team_ids_for_user
 from fleet.links import InvestigateLink, investigate_links
 from fleet.models import AISystem, Membership, Team
@@ -101,14 +103,30 @@ NEARBY_SHOWN = 50
 def oncall_labels(query: QueryDict) -> dict[str, str]:
     """Label equalities from the query string (`?model=fraud-scorer&env=prod`).
 
-    Anything that is not a label name is ignored, so a stray parameter cannot break the page.
+    Anything that is not a label name is ignored, so a stray parameter cannot break the page;
+    an empty value (`?model=` from a template whose label the series lacks) counts as absent.
     """
     labels: dict[str, str] = {}
     for name in list(query.keys())[:MAX_QUERY_LABELS]:
         if name == "alertname" or not _LABEL_NAME.match(name):
             continue
         labels[name] = (query.get(name) or "")[:MAX_LABEL_VALUE]
-    return labels
+    return query_labels(labels)
+
+
+def oncall_resolution(*, alertname: str, labels: Mapping[str, str]) -> RuleResolution:
+    """The rule the on-call page is about (alerts.selectors.rule_resolution, as the API)."""
+    return rule_resolution(rules_by_alertname([alertname]).get(alertname, []), labels)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One rule of the chooser shown when the labels do not pick one rule."""
+
+    rule: AlertRule
+    firing: int
+    owned: bool
+    query: str  # the on-call page's query string for this rule's labels
 
 
 def episodes_with_labels(
@@ -131,6 +149,8 @@ class OnCall:
     labels: dict[str, str]
     rule: AlertRule | None
     candidates: list[AlertRule]
+    choices: list[Choice]
+    ambiguous: bool
     system: AISystem | None
     team: Team | None
     leads: list[Membership]
@@ -180,8 +200,8 @@ def oncall_context(*, alertname: str, labels: dict[str, str], now: datetime) -> 
     3. The focus episode (earliest still firing, else the latest) anchors the investigate
        links' window and the 30-minute neighbourhood on the same system.
     """
-    candidates = rules_by_alertname([alertname]).get(alertname, [])
-    rule = rule_resolve(candidates, labels)
+    resolution = oncall_resolution(alertname=alertname, labels=labels)
+    rule = resolution.rule
     firing: list[Episode] = []
     history: list[Episode] = []
     if rule is not None:
@@ -197,9 +217,9 @@ def oncall_context(*, alertname: str, labels: dict[str, str], now: datetime) -> 
         system = focus.system
     if system is None and rule is None:
         system = _system_from_labels(labels)
-    team = rule.owner_team if rule is not None and rule.owner_team_id else None
-    if team is None and system is not None and system.owner_team_id:
-        team = system.owner_team
+    team = rule_owner_team(rule) if rule is not None else None
+    if rule is None and system is not None and system.owner_team_id:
+        team = system.owner_team  # an alert Steward does not know: whoever owns its system
     leads = (
         list(
             Membership.objects.filter(team=team, role=Membership.Role.LEAD)
@@ -222,7 +242,9 @@ def oncall_context(*, alertname: str, labels: dict[str, str], now: datetime) -> 
         alertname=alertname,
         labels=labels,
         rule=rule,
-        candidates=candidates,
+        candidates=resolution.known,
+        choices=_choices(resolution),
+        ambiguous=resolution.ambiguous,
         system=system,
         team=team,
         leads=leads,
@@ -235,6 +257,31 @@ def oncall_context(*, alertname: str, labels: dict[str, str], now: datetime) -> 
         nearby=_nearby(system=system, rule=rule, anchor=window_start),
         engaged=list(engaged.values()),
     )
+
+
+def _choices(resolution: RuleResolution) -> list[Choice]:
+    """The chooser: the candidates (or, when the labels contradict every rule, all rules of
+    the alertname), firing ones first. Two queries (open episodes, owner teams' members)."""
+    if resolution.rule is not None:
+        return []
+    rules = resolution.candidates if resolution.ambiguous else resolution.known
+    firing = firing_counts(rules)
+    team_ids = {team.pk for rule in rules if (team := rule_owner_team(rule)) is not None}
+    staffed = set(Membership.objects.filter(team_id__in=team_ids).values_list("team_id", flat=True))
+    choices = []
+    for rule in rules:
+        team = rule_owner_team(rule)
+        team_id = team.pk if team is not None else None
+        choices.append(
+            Choice(
+                rule=rule,
+                firing=firing.get(rule.pk, 0),
+                owned=is_owned(team_id, 1 if team_id in staffed else 0),
+                query=urlencode(dict(sorted(rule.matchers.items()))),
+            )
+        )
+    choices.sort(key=lambda choice: (-choice.firing, str(choice.rule)))
+    return choices
 
 
 def feedback_for(*, episode: Episode | None, user: Any) -> Feedback | None:

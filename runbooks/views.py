@@ -12,7 +12,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from alerts.models import AlertRule
-from alerts.selectors import rule_resolve, rules_by_alertname
 from alerts.services import feedback_record
 from fleet.access import can_edit_team_object, is_fleet_admin, team_ids_for_user
 from fleet.models import Team
@@ -62,8 +61,8 @@ def _rule_to_link(request: HttpRequest) -> AlertRule | None:
     alertname = request.GET.get("alertname", "")
     if not alertname:
         return None
-    candidates = rules_by_alertname([alertname]).get(alertname, [])
-    rule = rule_resolve(candidates, selectors.oncall_labels(request.GET))
+    labels = selectors.oncall_labels(request.GET)
+    rule = selectors.oncall_resolution(alertname=alertname, labels=labels).rule
     if rule is None or not can_edit_team_object(request.user, rule.owner_team_id):
         return None
     return rule
@@ -189,7 +188,7 @@ def runbook_for_alert(request: HttpRequest, alertname: str) -> HttpResponseBase:
 
 def _oncall_feedback(request: HttpRequest, alertname: str, labels: dict[str, str]) -> HttpResponse:
     """Store "actionable"/"noise" for one episode of the rule this page resolves to."""
-    rule = rule_resolve(rules_by_alertname([alertname]).get(alertname, []), labels)
+    rule = selectors.oncall_resolution(alertname=alertname, labels=labels).rule
     form = FeedbackForm(request.POST)
     if rule is None or not form.is_valid():
         return HttpResponse("Feedback needs an episode of this alert and a verdict.", status=400)

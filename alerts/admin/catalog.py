@@ -30,12 +30,15 @@ class GapFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        from alerts.ownership import owned_condition
         from runbooks.models import Runbook
 
         stale = Q(runbook__in=Runbook.objects.stale())
         gaps = {
-            "no_owner": Q(owner_team__isnull=True),
-            "no_members": Q(owner_team__isnull=False, owner_team__memberships__isnull=True),
+            # Owner and "owned" as alerts.ownership defines them (system's team as fallback).
+            "no_owner": Q(owner_team__isnull=True, system__owner_team__isnull=True),
+            "no_members": ~owned_condition()
+            & ~Q(owner_team__isnull=True, system__owner_team__isnull=True),
             "no_runbook": Q(runbook__isnull=True),
             "stale_runbook": stale,
         }

@@ -47,6 +47,7 @@ OWNED_EXAMPLE: dict[str, Any] = {
     "runbook_url": "https://steward.example.com/runbooks/for/ModelLatencyHigh/?env=prod&model=fraud-scorer",
     "runbook_slug": "fraud-scorer-latency",
     "stale": False,
+    "candidates": [],
 }
 UNCATALOGUED_EXAMPLE: dict[str, Any] = {
     "alertname": "SomethingNew",
@@ -59,6 +60,38 @@ UNCATALOGUED_EXAMPLE: dict[str, Any] = {
     "runbook_url": "https://steward.example.com/runbooks/for/SomethingNew/",
     "runbook_slug": None,
     "stale": None,
+    "candidates": [],
+}
+AMBIGUOUS_EXAMPLE: dict[str, Any] = {
+    **UNCATALOGUED_EXAMPLE,
+    "alertname": "ModelLatencyHigh",
+    "labels": {"env": "prod"},
+    "status": "ambiguous",
+    "runbook_url": "https://steward.example.com/runbooks/for/ModelLatencyHigh/?env=prod",
+    "candidates": [
+        {
+            "id": 7,
+            "alertname": "ModelLatencyHigh",
+            "matchers": {"model": "fraud-scorer"},
+            "severity": "page",
+            "team": {"slug": "fraud-ml", "name": "Fraud ML"},
+            "owned": True,
+            "runbook_slug": "fraud-scorer-latency",
+            "runbook_url": "https://steward.example.com/runbooks/for/ModelLatencyHigh/?model=fraud-scorer",
+            "firing": 2,
+        },
+        {
+            "id": 9,
+            "alertname": "ModelLatencyHigh",
+            "matchers": {"model": "churn-predictor"},
+            "severity": "warning",
+            "team": None,
+            "owned": False,
+            "runbook_slug": None,
+            "runbook_url": "https://steward.example.com/runbooks/for/ModelLatencyHigh/?model=churn-predictor",
+            "firing": 0,
+        },
+    ],
 }
 
 
@@ -71,12 +104,40 @@ class _Rule(serializers.Serializer[Any]):
     status = serializers.CharField()
 
 
+class _CandidateTeam(serializers.Serializer[Any]):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
+class _Candidate(serializers.Serializer[Any]):
+    """A rule the labels do not rule out, for a person to pick from."""
+
+    id = serializers.IntegerField()
+    alertname = serializers.CharField()
+    matchers = serializers.DictField(child=serializers.CharField())
+    severity = serializers.CharField()
+    team = _CandidateTeam(allow_null=True, help_text="Owner: the rule's team, else its system's.")
+    owned = serializers.BooleanField(help_text="The owner team exists and has members.")
+    runbook_slug = serializers.CharField(allow_null=True)
+    runbook_url = serializers.URLField(help_text="The on-call page with this rule's labels.")
+    firing = serializers.IntegerField(help_text="Episodes of this rule firing now.")
+
+
 class OwnershipSerializer(serializers.Serializer[Any]):
     """Output of the ownership check (documentation only: built by alerts.ownership)."""
 
     alertname = serializers.CharField()
     labels = serializers.DictField(child=serializers.CharField(allow_blank=True))
-    status = serializers.ChoiceField(choices=["owned", "unowned", "uncatalogued"])
+    status = serializers.ChoiceField(
+        choices=["owned", "unowned", "ambiguous", "uncatalogued"],
+        help_text=(
+            "`owned`: one rule fits and its owner team (the rule's, else its system's) has "
+            "members; `unowned`: one rule fits but no team with members owns it; `ambiguous`: "
+            "several rules share the alertname and the labels given do not tell them apart "
+            "(see `candidates`); `uncatalogued`: no rule fits (`candidates` lists the rules "
+            "with this alertname, if any, whose matchers the labels contradict)."
+        ),
+    )
     rule = _Rule(allow_null=True)
     team = serializers.DictField(allow_null=True)
     leads = serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
@@ -84,6 +145,7 @@ class OwnershipSerializer(serializers.Serializer[Any]):
     runbook_url = serializers.URLField()
     runbook_slug = serializers.CharField(allow_null=True)
     stale = serializers.BooleanField(allow_null=True)
+    candidates = _Candidate(many=True, help_text="Firing ones matter first; empty when one fits.")
 
 
 class BatchItemSerializer(serializers.Serializer[Any]):
@@ -104,11 +166,15 @@ class OwnershipView(APIView):
         operation_id="ownership_lookup",
         summary="Who owns this alert?",
         description=(
-            "Resolves an alert (its alertname plus label values as query parameters) to the "
-            "most specific catalog rule, and answers with the owner team and its contacts, "
-            "leads, system, the on-call runbook URL and whether the runbook is stale. An "
-            "unknown alertname answers 200 with status `uncatalogued`. Needs a `read` token "
-            "(or `write`) or a logged-in user."
+            "Resolves an alert (its alertname plus label values as query parameters; an "
+            "empty value counts as absent) to a catalog rule, and answers with the owner "
+            "team (the rule's, else its system's) and its contacts, leads, system, the "
+            "on-call runbook URL and whether the runbook is stale. A rule fits unless a "
+            "given label contradicts its matchers; when several fit, the most specific one "
+            "whose matchers all hold answers if it includes the others' matchers, else the "
+            "status is `ambiguous` and `candidates` lists them (owner, matchers, runbook, "
+            "firing now). An unknown alertname answers 200 with status `uncatalogued`. Needs "
+            "a `read` token (or `write`) or a logged-in user."
         ),
         parameters=[
             OpenApiParameter("alertname", str, required=True, description="The alert's name."),
@@ -124,6 +190,7 @@ class OwnershipView(APIView):
         responses={200: OwnershipSerializer},
         examples=[
             OpenApiExample("Owned", value=OWNED_EXAMPLE, response_only=True),
+            OpenApiExample("Ambiguous", value=AMBIGUOUS_EXAMPLE, response_only=True),
             OpenApiExample("Uncatalogued", value=UNCATALOGUED_EXAMPLE, response_only=True),
         ],
     )

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from fleet.models import Team
 
 
 class Severity(models.TextChoices):
@@ -57,6 +61,18 @@ class AlertRuleQuerySet(models.QuerySet["AlertRule"]):
 
     def for_team(self, team_id: int) -> AlertRuleQuerySet:
         return self.filter(owner_team_id=team_id)
+
+    # "Owned" has one definition, in alerts.ownership (imported here, not at the top: that
+    # module needs these models).
+    def owned(self) -> AlertRuleQuerySet:
+        from alerts.ownership import owned_condition
+
+        return self.filter(owned_condition())
+
+    def unowned(self) -> AlertRuleQuerySet:
+        from alerts.ownership import owned_condition
+
+        return self.exclude(owned_condition())
 
 
 class AlertRule(models.Model):
@@ -175,3 +191,10 @@ class AlertRule(models.Model):
             self.muted_at = None
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def owner(self) -> Team | None:
+        """The team that owns this rule: `alerts.ownership.rule_owner_team` (for templates)."""
+        from alerts.ownership import rule_owner_team
+
+        return rule_owner_team(self)

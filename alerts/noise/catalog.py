@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef
+from django.db.models.functions import Coalesce
 
 from alerts.models import AlertRule, Episode
 from alerts.noise.flags import RuleFacts
-from fleet.models import Membership
+from alerts.ownership import owned_condition
 
 
 def rule_facts(*, as_of: datetime) -> dict[int, RuleFacts]:
@@ -20,19 +21,21 @@ def rule_facts(*, as_of: datetime) -> dict[int, RuleFacts]:
     still_open = Episode.objects.filter(rule=OuterRef("pk"), ends_at__isnull=True).filter(
         starts_at__lt=as_of
     )
-    members = Membership.objects.filter(team=OuterRef("owner_team_id"))
     rows = AlertRule.objects.annotate(
         fired_recently=Exists(recent) | Exists(still_open),
-        has_members=Exists(members),
+        # The owner as alerts.ownership defines it: the rule's team, else its system's.
+        owner_name=Coalesce("owner_team__name", "system__owner_team__name"),
+        owner_timezone=Coalesce("owner_team__timezone", "system__owner_team__timezone"),
+        owned=ExpressionWrapper(owned_condition(), output_field=BooleanField()),
     ).values_list(
         "id",
         "alertname",
         "matchers_key",
         "status",
         "catalogued",
-        "owner_team__name",
-        "owner_team__timezone",
-        "has_members",
+        "owner_name",
+        "owner_timezone",
+        "owned",
         "runbook__title",
         "runbook__review_due_at",
         "muted_at",
@@ -41,7 +44,7 @@ def rule_facts(*, as_of: datetime) -> dict[int, RuleFacts]:
     )
     facts: dict[int, RuleFacts] = {}
     for row in rows:
-        (pk, alertname, key, status, catalogued, team, zone, has_members) = row[:8]
+        (pk, alertname, key, status, catalogued, team, zone, owned) = row[:8]
         (runbook, due, muted_at, muted_until, fired_recently) = row[8:]
         facts[pk] = RuleFacts(
             rule_id=pk,
@@ -50,7 +53,7 @@ def rule_facts(*, as_of: datetime) -> dict[int, RuleFacts]:
             catalogued=catalogued,
             owner_team_name=team,
             owner_team_timezone=zone,
-            owner_team_has_members=bool(has_members),
+            owner_team_has_members=bool(owned),
             runbook_title=runbook,
             runbook_review_due_at=due,
             muted_at=muted_at,

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from alerts.models import RuleWeek
+from alerts.ownership import owned_condition
 from alerts.weeks import week_bounds, week_elapsed_share, weeks_back
-from fleet.models import Membership, Team
+from fleet.models import Team
 
 TREND_WEEKS = 12
 COMPARE_WEEKS = 4
@@ -78,8 +79,6 @@ def header_numbers(
         )
     }
     compare = weeks_back(week, COMPARE_WEEKS + 1)
-    # Owned as DESIGN.md defines it: an owner team that has at least one member.
-    staffed_team = Membership.objects.filter(team_id=OuterRef("rule__owner_team_id"))
     _, week_end = week_bounds(week)
     fresh_at = min(week_end, now)
     shares = {
@@ -88,7 +87,7 @@ def header_numbers(
         .values("week")
         .annotate(
             firing=Count("id"),
-            owned=Count("id", filter=Q(Exists(staffed_team))),
+            owned=Count("id", filter=owned_condition("rule__")),
             fresh=Count("id", filter=Q(rule__runbook__review_due_at__gte=fresh_at)),
             engaged=Count("id", filter=Q(engaged_ratio__gt=0)),
         )

@@ -29,7 +29,8 @@ def client_in(make_user: Callable[..., User]) -> Client:
 
 
 def _rules(count: int, team: Team) -> list[AlertRule]:
-    system = AISystem.objects.create(slug=f"sys{count}", name="Fraud scorer", owner_team=team)
+    # No owner team on the system: the rules without a team of their own are unowned.
+    system = AISystem.objects.create(slug=f"sys{count}", name="Fraud scorer")
     runbook = Runbook.objects.create(slug=f"rb{count}", title="Fraud runbook")
     rules = [
         AlertRule.objects.create(

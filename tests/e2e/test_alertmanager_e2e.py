@@ -14,6 +14,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 from pathlib import Path
@@ -99,8 +100,8 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], what: str) -> None:
     pytest.fail(f"{what} did not become ready at {url}")
 
 
-@pytest.fixture
-def steward_server(transactional_db: None) -> Iterator[str]:
+@contextmanager
+def live_steward(port: int) -> Iterator[str]:
     """Steward on its own port, sharing the test database (as LiveServerTestCase does)."""
     overrides = {}
     for conn in connections.all():
@@ -108,25 +109,31 @@ def steward_server(transactional_db: None) -> Iterator[str]:
             overrides[conn.alias] = conn
             conn.inc_thread_sharing()
     thread = LiveServerThread(
-        "127.0.0.1", _StaticFilesHandler, connections_override=overrides, port=STEWARD_PORT
+        "127.0.0.1", _StaticFilesHandler, connections_override=overrides, port=port
     )
     thread.daemon = True
     thread.start()
     thread.is_ready.wait(10)
     if thread.error:
         raise thread.error
-    yield f"http://127.0.0.1:{STEWARD_PORT}"
-    thread.terminate()
-    for conn in overrides.values():
-        conn.dec_thread_sharing()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        thread.terminate()
+        for conn in overrides.values():
+            conn.dec_thread_sharing()
 
 
-@pytest.fixture
-def stack(steward_server: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+@contextmanager
+def alerting_stack(
+    *, steward_url: str, rules: dict[str, Any], prom_port: int, am_port: int, workdir: Path
+) -> Iterator[dict[str, str]]:
+    """Debian's Prometheus (these rules, evaluated every second) and Alertmanager (grouping by
+    alertname, 1 s waits) delivering to Steward's webhook with an ingest token."""
     available = Path(PROMETHEUS).exists() and Path(ALERTMANAGER).exists()
     require_service(available, "Debian's prometheus and prometheus-alertmanager")
     require_service(
-        _port_free(PROM_PORT) and _port_free(AM_PORT), f"free ports {PROM_PORT}/{AM_PORT}"
+        _port_free(prom_port) and _port_free(am_port), f"free ports {prom_port}/{am_port}"
     )
     _, raw = token_create(name="e2e", scope=ApiToken.Scope.INGEST)
     am_config = {
@@ -142,7 +149,7 @@ def stack(steward_server: str, tmp_path: Path) -> Iterator[dict[str, str]]:
                 "name": "steward",
                 "webhook_configs": [
                     {
-                        "url": f"{steward_server}/api/v1/integrations/alertmanager/",
+                        "url": f"{steward_url}/api/v1/integrations/alertmanager/",
                         "send_resolved": True,
                         "http_config": {"authorization": {"type": "Bearer", "credentials": raw}},
                     }
@@ -152,44 +159,44 @@ def stack(steward_server: str, tmp_path: Path) -> Iterator[dict[str, str]]:
     }
     prom_config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(tmp_path / "rules.yml")],
+        "rule_files": [str(workdir / "rules.yml")],
         "alerting": {
-            "alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{AM_PORT}"]}]}]
+            "alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]
         },
     }
-    (tmp_path / "alertmanager.yml").write_text(yaml.safe_dump(am_config))
-    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(prom_config))
-    (tmp_path / "rules.yml").write_text(yaml.safe_dump(RULES))
+    (workdir / "alertmanager.yml").write_text(yaml.safe_dump(am_config))
+    (workdir / "prometheus.yml").write_text(yaml.safe_dump(prom_config))
+    (workdir / "rules.yml").write_text(yaml.safe_dump(rules))
     processes: list[subprocess.Popen[bytes]] = []
     try:
         am = subprocess.Popen(
             [
                 ALERTMANAGER,
-                f"--config.file={tmp_path / 'alertmanager.yml'}",
-                f"--storage.path={tmp_path / 'am-data'}",
-                f"--web.listen-address=127.0.0.1:{AM_PORT}",
+                f"--config.file={workdir / 'alertmanager.yml'}",
+                f"--storage.path={workdir / 'am-data'}",
+                f"--web.listen-address=127.0.0.1:{am_port}",
                 "--cluster.listen-address=",
             ],
             stdout=subprocess.DEVNULL,
-            stderr=(tmp_path / "alertmanager.log").open("wb"),
+            stderr=(workdir / "alertmanager.log").open("wb"),
         )
         processes.append(am)
-        _wait_ready(f"http://127.0.0.1:{AM_PORT}/-/ready", am, "Alertmanager")
+        _wait_ready(f"http://127.0.0.1:{am_port}/-/ready", am, "Alertmanager")
         prom = subprocess.Popen(
             [
                 PROMETHEUS,
-                f"--config.file={tmp_path / 'prometheus.yml'}",
-                f"--storage.tsdb.path={tmp_path / 'prom-data'}",
-                f"--web.listen-address=127.0.0.1:{PROM_PORT}",
+                f"--config.file={workdir / 'prometheus.yml'}",
+                f"--storage.tsdb.path={workdir / 'prom-data'}",
+                f"--web.listen-address=127.0.0.1:{prom_port}",
             ],
             stdout=subprocess.DEVNULL,
-            stderr=(tmp_path / "prometheus.log").open("wb"),
+            stderr=(workdir / "prometheus.log").open("wb"),
         )
         processes.append(prom)
-        _wait_ready(f"http://127.0.0.1:{PROM_PORT}/-/ready", prom, "Prometheus")
+        _wait_ready(f"http://127.0.0.1:{prom_port}/-/ready", prom, "Prometheus")
         yield {
-            "prometheus": f"http://127.0.0.1:{PROM_PORT}",
-            "alertmanager": f"http://127.0.0.1:{AM_PORT}",
+            "prometheus": f"http://127.0.0.1:{prom_port}",
+            "alertmanager": f"http://127.0.0.1:{am_port}",
         }
     finally:
         for process in reversed(processes):
@@ -200,7 +207,25 @@ def stack(steward_server: str, tmp_path: Path) -> Iterator[dict[str, str]]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        shutil.rmtree(tmp_path, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def steward_server(transactional_db: None) -> Iterator[str]:
+    with live_steward(STEWARD_PORT) as url:
+        yield url
+
+
+@pytest.fixture
+def stack(steward_server: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    with alerting_stack(
+        steward_url=steward_server,
+        rules=RULES,
+        prom_port=PROM_PORT,
+        am_port=AM_PORT,
+        workdir=tmp_path,
+    ) as urls:
+        yield urls
 
 
 def _fire_resolve_fire_delivered() -> bool:

@@ -88,6 +88,11 @@ def test_rule_without_owner_and_rule_of_an_empty_team(covered: AISystem) -> None
     empty = Team.objects.create(slug="ghosts", name="Ghosts")
     AlertRule.objects.filter(alertname="FraudMl").update(owner_team=None)
     AlertRule.objects.filter(alertname="FraudBusiness").update(owner_team=empty)
+    # A rule without a team of its own is its system's team's (alerts.ownership)...
+    assert scorecard_for_system(system=covered).missing_codes == ["unowned:FraudBusiness"]
+    # ...so it has no owner only when the system has none either.
+    AISystem.objects.filter(pk=covered.pk).update(owner_team=None)
+    covered.refresh_from_db()
     card = scorecard_for_system(system=covered)
     assert card.missing_codes == ["unowned:FraudBusiness", "unowned:FraudMl"]
     texts = {item.code: item for item in card.missing}

@@ -20,6 +20,11 @@ def report_write(command: BaseCommand, report: ImportReport) -> None:
     ):
         for where in items:
             out.write(f"  {label}: {where}")
+    if report.runbook_urls:
+        # Static labels literal: Prometheus' $labels holds only the series' labels.
+        out.write("  runbook_url to paste (static labels written literally):")
+    for where, annotation in report.runbook_urls:
+        out.write(f'    {where}: runbook_url: "{annotation}"')
     for where, message in report.unmapped:
         out.write(command.style.WARNING(f"  could not map: {where}: {message}"))
     out.write(
