@@ -1,4 +1,4 @@
-"""The lint gate: Prometheus rule files checked against the catalog (DESIGN.md "The lint gate").
+"""The lint gate: Prometheus rule files checked against the catalog (README "Lint gate").
 
 `lint_rule_files` is the one entry point, used by `POST /api/v1/rules/lint/` and
 `manage.py lint_rules`:

@@ -34,7 +34,7 @@ class AlertQuery:
 
 
 def oncall_runbook_url(alertname: str, labels: Mapping[str, str]) -> str:
-    """The on-call entry point `/runbooks/for/<alertname>/?<labels>` (DESIGN.md)."""
+    """The on-call entry point `/runbooks/for/<alertname>/?<labels>` (README "The on-call page")."""
     base = f"{settings.STEWARD_BASE_URL}/runbooks/for/{quote(alertname, safe='')}/"
     query = {name: labels[name] for name in sorted(labels) if name != "alertname"}
     return f"{base}?{urlencode(query)}" if query else base

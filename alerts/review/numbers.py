@@ -57,7 +57,7 @@ def header_numbers(
         )
     }
     compare = weeks_back(week, COMPARE_WEEKS + 1)
-    # Owned as DESIGN.md defines it: an owner team that has at least one member.
+    # Owned as the README ("What it computes") defines it: an owner team with a member.
     staffed_team = Membership.objects.filter(team_id=OuterRef("rule__owner_team_id"))
     _, week_end = week_bounds(week)
     fresh_at = min(week_end, now)
