@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from alerts.durations import DurationError, duration_parse
 from alerts.lint_promql import promql_problems
-from alerts.lint_types import AlertEntry, LintReport, Violation, parse_duration, string_map
+from alerts.lint_types import AlertEntry, LintReport, Violation, string_map
 from alerts.lint_yaml import LineDict, YamlError, load_with_lines
 from alerts.models import LintCheck
 
@@ -122,8 +123,9 @@ class Collector:
             return
         for_duration: timedelta | None = None
         if rule.get("for") is not None:
-            for_duration = parse_duration(str(rule["for"]))
-            if for_duration is None:
+            try:
+                for_duration = duration_parse(str(rule["for"]))
+            except DurationError:
                 self.add(
                     name,
                     rule.line_of("for"),
