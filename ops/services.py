@@ -8,11 +8,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
 from django.db import transaction
 from django.utils import timezone
 
 from alerts.durations import DurationError, duration_parse
+from alerts.lint_yaml import RuleFileError, rule_file_load
 from alerts.models import AlertRule, Source
 from fleet.models import Team
 from runbooks.models import Runbook
@@ -49,11 +49,9 @@ def alertname_slug(alertname: str) -> str:
 def shipped_rules_parse(text: str, *, filename: str) -> list[ShippedRule]:
     """The alerting rules of a Prometheus rule file (recording rules are ignored)."""
     try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ShippedRulesError(f"{filename}: not valid YAML: {error}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("groups"), list):
-        raise ShippedRulesError(f"{filename}: expected a mapping with a `groups` list.")
+        document = rule_file_load(text, filename=filename)
+    except RuleFileError as error:
+        raise ShippedRulesError(str(error)) from None
     rules: list[ShippedRule] = []
     for group in document["groups"]:
         for rule in (group or {}).get("rules") or []:

@@ -114,7 +114,7 @@ def test_an_alert_without_a_runbook_file_is_refused_and_nothing_is_installed(
 @pytest.mark.django_db
 def test_a_broken_rule_file_is_a_clear_error(deploy_copy: Path) -> None:
     (deploy_copy / "rules.yml").write_text("groups: [\n")
-    with pytest.raises(CommandError, match="not valid YAML"):
+    with pytest.raises(CommandError, match=r"rules.yml line 2: Invalid YAML"):
         install(
             "--runbooks-dir",
             str(deploy_copy / "runbooks"),
