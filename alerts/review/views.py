@@ -23,7 +23,7 @@ from alerts.review.effect import decision_effects
 from alerts.review.forms import DecisionForm, MeetingForm, team_choices, user_choices
 from alerts.review.numbers import header_numbers
 from alerts.weeks import current_week, parse_week, week_shift
-from fleet.access import is_fleet_admin, team_ids_for_user
+from fleet.access import is_fleet_admin, may_edit_or_claim, team_ids_for_user
 from fleet.models import Team
 
 AGENDA_PAGE_SIZE = 200
@@ -75,10 +75,8 @@ def _week_context(
     closed = review is not None and review.closed_at is not None
     for entry in page.object_list:
         rule = entry.rule
-        entry.can_decide = not closed and (
-            admin
-            or rule.owner_team_id in my_teams
-            or (rule.owner_team_id is None and bool(my_teams))
+        entry.can_decide = not closed and may_edit_or_claim(
+            rule.owner_team_id, fleet_admin=admin, team_ids=my_teams
         )
     return {
         "week": week,
@@ -135,7 +133,7 @@ def decision_create(request: HttpRequest, week: str, rule_id: int) -> HttpRespon
     )
     status = 200
     if request.method == "POST":
-        if not services.can_edit_or_claim(request.user, rule):
+        if not services.can_decide(request.user, rule):
             raise PermissionDenied("Only members of the rule's team or staff decide for it.")
         if form.is_valid():
             try:
