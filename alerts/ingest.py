@@ -15,7 +15,7 @@ statements, whatever the number of alerts:
 5. one INSERT … ON CONFLICT (fingerprint, starts_at) DO UPDATE of all episodes;
 6. one UPDATE of `last_fired_at` per rule whose latest firing moved (usually none or one).
 
-Rules of behaviour (DESIGN.md):
+Rules of behaviour (README "Alertmanager"):
 - a re-sent notification only bumps `notification_count` and `last_notified_at`;
 - `ends_at` only ever moves from null to a time: a firing that arrives after its resolve (same
   fingerprint and startsAt) never reopens the episode, and of two different resolve times the

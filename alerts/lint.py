@@ -1,4 +1,4 @@
-"""The lint gate: Prometheus rule files checked against the catalog (DESIGN.md "The lint gate").
+"""The lint gate: Prometheus rule files checked against the catalog (README "Lint gate").
 
 `lint_rule_files` is the one entry point, used by `POST /api/v1/rules/lint/` and
 `manage.py lint_rules`:
@@ -21,9 +21,9 @@ from django.utils import timezone
 from alerts.lint_checks import Catalog, check_alert
 from alerts.lint_collect import Collector
 from alerts.lint_forecast import forecast_entries
-from alerts.lint_types import AlertEntry, LintReport, Status, Violation, parse_duration
+from alerts.lint_types import AlertEntry, LintReport, Status, Violation
 
-__all__ = ["AlertEntry", "LintReport", "Status", "Violation", "lint_rule_files", "parse_duration"]
+__all__ = ["AlertEntry", "LintReport", "Status", "Violation", "lint_rule_files"]
 
 
 def _apply_waivers(report: LintReport, catalog: Catalog) -> None:

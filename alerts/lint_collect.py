@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from alerts.durations import DurationError, duration_parse
 from alerts.lint_promql import promql_problems
-from alerts.lint_types import AlertEntry, LintReport, Violation, parse_duration, string_map
-from alerts.lint_yaml import LineDict, YamlError, load_with_lines
+from alerts.lint_types import AlertEntry, LintReport, Violation, string_map
+from alerts.lint_yaml import LineDict, RuleFileError, rule_file_load
 from alerts.models import LintCheck
 
 
@@ -26,15 +27,10 @@ class Collector:
     def collect(self, name: str, text: str) -> None:
         self.report.files += 1
         try:
-            document = load_with_lines(text)
-        except YamlError as error:
-            self.add(name, error.line, LintCheck.YAML, error.message)
-            return
-        if not isinstance(document, LineDict) or not isinstance(document.get("groups"), list):
-            line = document.line if isinstance(document, LineDict) else 1
-            self.add(
-                name, line, LintCheck.STRUCTURE, "A rule file is a mapping with a `groups:` list."
-            )
+            document = rule_file_load(text, filename=name)
+        except RuleFileError as error:
+            check = LintCheck.YAML if error.syntax else LintCheck.STRUCTURE
+            self.add(name, error.line, check, error.message)
             return
         for group in document["groups"]:
             self._group(name, document, group)
@@ -122,8 +118,9 @@ class Collector:
             return
         for_duration: timedelta | None = None
         if rule.get("for") is not None:
-            for_duration = parse_duration(str(rule["for"]))
-            if for_duration is None:
+            try:
+                for_duration = duration_parse(str(rule["for"]))
+            except DurationError:
                 self.add(
                     name,
                     rule.line_of("for"),

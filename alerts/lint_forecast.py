@@ -15,10 +15,10 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from prometheus_api_client import PrometheusConnect
 
 from alerts.lint_types import AlertEntry, LintReport, Status, Violation
 from alerts.models import LintCheck
+from alerts.prometheus import prometheus_connect
 
 # Prometheus refuses more than 11,000 points per series; stay under it.
 MAX_POINTS = 10_000
@@ -63,7 +63,7 @@ def forecast_entries(
     """Add one forecast per alert to the report, and a warning when it fires too often."""
     if not settings.PROMETHEUS_URL:
         raise ValueError("Forecasting needs PROMETHEUS_URL.")
-    prometheus = PrometheusConnect(url=settings.PROMETHEUS_URL, disable_ssl=True)
+    prometheus = prometheus_connect(url=settings.PROMETHEUS_URL)
     end = end or timezone.now()
     start = end - window
     step = step or step_for(window)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -12,10 +11,6 @@ from alerts.models import Severity
 
 PAGE_MIN_FOR = timedelta(minutes=2)
 PAGING = {Severity.PAGE.value, Severity.CRITICAL.value}
-_DURATION = re.compile(
-    r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$"
-)
-_DURATION_UNITS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
 
 
 class Status:
@@ -80,17 +75,6 @@ class LintReport:
             "violations": [asdict(v) for v in self.violations],
             "forecasts": self.forecasts,
         }
-
-
-def parse_duration(text: str) -> timedelta | None:
-    """A Prometheus duration ("5m", "1h30m", "90s") or None when malformed."""
-    match = _DURATION.match(text.strip())
-    if not text.strip() or match is None:
-        return None
-    seconds = sum(
-        int(n) * unit for n, unit in zip(match.groups(), _DURATION_UNITS, strict=True) if n
-    )
-    return timedelta(seconds=seconds)
 
 
 def string_map(value: Any) -> dict[str, str] | None:

@@ -1,4 +1,5 @@
-"""YAML loading that remembers line numbers, so lint violations can point at the line."""
+"""Prometheus rule files: the one loader (`rule_file_load`), which remembers line numbers so
+that the lint gate, `import_rules` and the shipped self-alerts all point at the line."""
 
 from __future__ import annotations
 
@@ -40,21 +41,48 @@ def _construct_mapping(loader: Any, node: yaml.MappingNode) -> LineDict:
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 
 
-class YamlError(Exception):
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
+class RuleFileError(ValueError):
+    """A rule file that cannot be read: `str()` is "<file> line <n>: <message>".
+
+    `syntax` tells invalid YAML apart from YAML that is not a rule file.
+    """
+
+    def __init__(self, filename: str, line: int, message: str, *, syntax: bool) -> None:
+        super().__init__(f"{filename} line {line}: {message}")
+        self.filename = filename
         self.line = line
         self.message = message
+        self.syntax = syntax
 
 
-def load_with_lines(text: str) -> Any:
-    """Parse one YAML document; raise YamlError with the line of the problem."""
+def rule_file_load(text: str, *, filename: str) -> LineDict:
+    """The mapping of a Prometheus rule file, with lines; its `groups` is a list.
+
+    Raises RuleFileError naming the file and line of the problem.
+    """
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 (a SafeLoader subclass)
+        document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else 1
         message = " ".join(str(part) for part in (error.context, error.problem) if part)
-        raise YamlError(line, f"Invalid YAML: {message}.") from error
+        raise RuleFileError(filename, line, f"Invalid YAML: {message}.", syntax=True) from None
     except yaml.YAMLError as error:
-        raise YamlError(1, f"Invalid YAML: {error}.") from error
+        raise RuleFileError(filename, 1, f"Invalid YAML: {error}.", syntax=True) from None
+    if not isinstance(document, LineDict) or not isinstance(document.get("groups"), list):
+        line = _first_line(text) if not isinstance(document, LineDict) else document.line
+        raise RuleFileError(
+            filename,
+            line,
+            "Not a Prometheus rule file: expected a mapping with a `groups:` list.",
+            syntax=False,
+        )
+    return document
+
+
+def _first_line(text: str) -> int:
+    """The first line holding YAML content (a list or a scalar carries no line of its own)."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            return number
+    return 1

@@ -1,6 +1,7 @@
 """Invalidation of the ownership cache: any change to what an answer depends on (rules,
-teams, memberships, systems, runbooks, users) bumps one version number, so every cached
-entry becomes unreachable at once.
+teams, memberships, systems, runbooks, the names of users) bumps one version number, so
+every cached entry becomes unreachable at once. A login saves the user's last_login only,
+which no answer reads: it leaves the cache alone.
 
 With Redis as the cache (REDIS_URL) all workers see the bump immediately; with the
 process-local fallback other processes see a change within OWNERSHIP_CACHE_SECONDS.
@@ -21,6 +22,8 @@ from runbooks.models import Runbook
 
 OWNERSHIP_CACHE_SECONDS = 30
 _VERSION_KEY = "steward:ownership:version"
+# The user fields an answer shows (a team lead's username and name).
+_USER_FIELDS_READ = frozenset({"username", "first_name", "last_name"})
 
 
 def sha1_hex(text: str) -> str:
@@ -43,6 +46,13 @@ def ownership_cache_bump(**kwargs: Any) -> None:
         cache.set(_VERSION_KEY, 2, timeout=None)
 
 
+def _user_saved(update_fields: frozenset[str] | None = None, **kwargs: Any) -> None:
+    if update_fields is None or update_fields & _USER_FIELDS_READ:
+        ownership_cache_bump()
+
+
 for _model in (AlertRule, Team, Membership, AISystem, Runbook, User):
-    post_save.connect(ownership_cache_bump, sender=_model, dispatch_uid=f"ownership-{_model}")
     post_delete.connect(ownership_cache_bump, sender=_model, dispatch_uid=f"ownership-d-{_model}")
+    if _model is not User:
+        post_save.connect(ownership_cache_bump, sender=_model, dispatch_uid=f"ownership-{_model}")
+post_save.connect(_user_saved, sender=User, dispatch_uid="ownership-user")

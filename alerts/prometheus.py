@@ -1,4 +1,9 @@
-"""Reads from Prometheus's HTTP API through prometheus-api-client."""
+"""Reads from Prometheus's HTTP API through prometheus-api-client.
+
+`prometheus_connect` is the one place a Prometheus client is built (sync, backfill, lint
+forecast): TLS certificates are always verified. A private CA is trusted through the standard
+`REQUESTS_CA_BUNDLE` environment variable, which requests reads.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ class PrometheusError(Exception):
 
 
 def prometheus_connect(*, url: str, retries: int = 3) -> PrometheusConnect:
+    """A client for `url` that retries 502/503/504 and verifies TLS certificates."""
     retry = Retry(total=retries, backoff_factor=0.2, status_forcelist=[502, 503, 504])
     return PrometheusConnect(url=url, disable_ssl=False, retry=retry)
 

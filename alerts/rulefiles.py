@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 
+from alerts.durations import duration_parse
 from alerts.models import AlertRule, Layer, Severity, Source, matchers_key
 from alerts.ownership import runbook_url_annotation
 from fleet.models import AISystem, Team
@@ -34,8 +35,6 @@ from runbooks.models import Runbook
 SYSTEM_LABELS = ("model", "system")
 
 ALERTNAME_MAX = AlertRule._meta.get_field("alertname").max_length or 200
-_DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _RUNBOOK_PATH = re.compile(r"^/runbooks/(?:(?P<for>for)/)?(?P<name>[^/]+)/?$")
 
@@ -61,16 +60,13 @@ class ImportReport:
 
 
 def parse_duration(value: object) -> timedelta | None:
-    """Prometheus durations ("5m", "1h30m", "90s") or seconds as a number (the API's shape)."""
+    """A rule's `for`: a Prometheus duration in a file ("5m"), seconds as a number from the
+    rules API, or None when absent or zero. Raises DurationError (a ValueError) otherwise."""
     if value in (None, "", 0):
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
         return timedelta(seconds=float(value))
-    text = str(value).strip()
-    parts = _DURATION_PART.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"{text!r} is not a Prometheus duration such as 5m or 1h30m")
-    return timedelta(seconds=sum(int(n) * _UNIT_SECONDS[u] for n, u in parts))
+    return duration_parse(str(value))
 
 
 class _Lookups:

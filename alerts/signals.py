@@ -14,3 +14,8 @@ delivery_recorded = Signal()
 # Sent when an evaluation of a week ends, with `evaluation` (an Evaluation whose status is done
 # or failed) and `duration_seconds`.
 evaluation_finished = Signal()
+
+# Sent inside an evaluation's write transaction, with `week`, after the week's old results are
+# deleted and before the new ones are inserted. Nothing in Steward listens; the fault tests use
+# it to kill a worker at that very moment (tests/support/evaluation_pause.py).
+evaluation_writing = Signal()

@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 # Every task: acknowledged after it ran (acks_late) and requeued if its worker dies
 # (reject_on_worker_lost), which is safe because the tasks are idempotent; bounded in time.
+# evaluate_week sets no limits of its own, so CELERY_TASK_TIME_LIMIT / _SOFT_ bound it; the
+# two scheduling tasks only enqueue, so they keep tighter limits.
 
 
 @shared_task(
@@ -32,8 +34,6 @@ logger = logging.getLogger(__name__)
     max_retries=20,
     acks_late=True,
     reject_on_worker_lost=True,
-    soft_time_limit=540,
-    time_limit=600,
     ignore_result=True,
 )
 def evaluate_week(self: Task[Any, Any], week: str) -> None:

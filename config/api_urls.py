@@ -1,4 +1,8 @@
-"""Routes of the REST API, included at /api/v1/ (the ingest webhooks add theirs here too)."""
+"""Routes of the REST API, included at /api/v1/ by config/urls.py.
+
+The ingest webhooks are not here: config/urls.py routes /api/v1/integrations/ to
+alerts/integrations/urls.py.
+"""
 
 from django.urls import path
 from rest_framework.routers import DefaultRouter

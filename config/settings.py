@@ -257,7 +257,7 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# Noise thresholds (DESIGN.md "Noise statistics and flags"); each can be tuned per deployment.
+# Noise thresholds (README "Noise evaluation"); each can be tuned per deployment.
 STEWARD_NOISY_FIRES = env_int("STEWARD_NOISY_FIRES", 20, minimum=1)
 STEWARD_NOISY_MEDIAN_FACTOR = env_float("STEWARD_NOISY_MEDIAN_FACTOR", 3.0, minimum=1)
 STEWARD_NOISY_MEDIAN_MIN_FIRES = env_int("STEWARD_NOISY_MEDIAN_MIN_FIRES", 10, minimum=1)

@@ -8,18 +8,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
 from django.db import transaction
 from django.utils import timezone
 
+from alerts.durations import DurationError, duration_parse
+from alerts.lint_yaml import RuleFileError, rule_file_load
 from alerts.models import AlertRule, Source
 from fleet.models import Team
 from runbooks.models import Runbook
 from runbooks.services import runbook_save
 
 OPERATORS_TEAM_SLUG = "steward-operators"
-_DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
 
 class ShippedRulesError(ValueError):
@@ -47,22 +46,12 @@ def alertname_slug(alertname: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", alertname).lower()
 
 
-def prometheus_duration(text: str) -> timedelta:
-    """A Prometheus duration (`90s`, `2m`, `1h30m`) as a timedelta."""
-    parts = _DURATION_PART.findall(text)
-    if not parts or "".join(number + unit for number, unit in parts) != text:
-        raise ShippedRulesError(f"{text!r} is not a Prometheus duration such as 5m or 1h30m.")
-    return timedelta(seconds=sum(int(number) * _UNIT_SECONDS[unit] for number, unit in parts))
-
-
 def shipped_rules_parse(text: str, *, filename: str) -> list[ShippedRule]:
     """The alerting rules of a Prometheus rule file (recording rules are ignored)."""
     try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ShippedRulesError(f"{filename}: not valid YAML: {error}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("groups"), list):
-        raise ShippedRulesError(f"{filename}: expected a mapping with a `groups` list.")
+        document = rule_file_load(text, filename=filename)
+    except RuleFileError as error:
+        raise ShippedRulesError(str(error)) from None
     rules: list[ShippedRule] = []
     for group in document["groups"]:
         for rule in (group or {}).get("rules") or []:
@@ -80,10 +69,19 @@ def _shipped_rule(rule: dict[str, Any], *, filename: str) -> ShippedRule:
     return ShippedRule(
         alertname=alertname,
         expression=str(rule["expr"]).strip(),
-        for_duration=prometheus_duration(str(duration)) if duration else None,
+        for_duration=_for_duration(duration, filename=filename),
         labels={str(k): str(v) for k, v in (rule.get("labels") or {}).items()},
         annotations={str(k): str(v) for k, v in (rule.get("annotations") or {}).items()},
     )
+
+
+def _for_duration(value: object, *, filename: str) -> timedelta | None:
+    if not value:
+        return None
+    try:
+        return duration_parse(str(value))
+    except DurationError as error:
+        raise ShippedRulesError(f"{filename}: {error}") from None
 
 
 def _title(markdown: str, *, fallback: str) -> str:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from alerts.models import AlertRule
 from alerts.services import feedback_record
-from fleet.access import can_edit_team_object, is_fleet_admin, team_ids_for_user
+from fleet.access import can_edit_or_claim, can_edit_team_object, is_fleet_admin, team_ids_for_user
 from fleet.models import Team
 from runbooks import selectors, services
 from runbooks.csp import csp_protected
@@ -171,9 +171,7 @@ def runbook_for_alert(request: HttpRequest, alertname: str) -> HttpResponseBase:
     services.oncall_view_record(episodes=oncall.engaged, user=request.user)
     runbook = oncall.runbook
     owner_team_id = oncall.team.pk if oncall.team is not None else None
-    may_write = can_edit_team_object(request.user, owner_team_id) or (
-        owner_team_id is None and bool(team_ids_for_user(request.user))
-    )
+    may_write = can_edit_or_claim(request.user, owner_team_id)
     context = {
         "oncall": oncall,
         "runbook": runbook,

@@ -6,16 +6,14 @@ hash exist afterwards, and the hash is never displayed.
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
 from alerts.models import ApiToken, Delivery, Episode, Integration
-from alerts.tokens import TOKEN_PREFIX, token_hash
+from alerts.tokens import token_create, token_revoke
 
 
 @admin.register(Integration)
@@ -38,17 +36,26 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if change:
             super().save_model(request, obj, form, change)
             return
-        raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        obj.token_hash = token_hash(raw)
-        obj.prefix = raw[: len(TOKEN_PREFIX) + 6]
-        obj.created_by = request.user  # type: ignore[assignment]
-        super().save_model(request, obj, form, change)
+        token, raw = token_create(
+            name=obj.name,
+            scope=obj.scope,
+            team=obj.team,
+            integration=obj.integration,
+            created_by=request.user,  # type: ignore[arg-type]
+        )
+        # The admin goes on with `obj` (log entry, redirect): make it the stored token.
+        obj.pk = token.pk
+        obj.refresh_from_db()
+        obj._state.adding = False
         messages.warning(request, f"The token is shown only this once; copy it now: {raw}")
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.message_user(request, f"Revoked {count} token(s).")
+        # One by one through token_revoke: its save clears the ownership endpoint's token cache.
+        active = list(queryset.filter(revoked_at__isnull=True))
+        for token in active:
+            token_revoke(token=token)
+        self.message_user(request, f"Revoked {len(active)} token(s).")
 
 
 class _ReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]

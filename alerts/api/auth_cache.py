@@ -3,9 +3,9 @@
 Routers and CI gates ask "who owns this alert?" many times per second with the same token;
 looking the token up in the database each time costs more than the answer itself. The token
 is cached for TOKEN_CACHE_SECONDS under its SHA-256 (never the secret). Saving or deleting
-the token (token_revoke, the admin) drops the entry at once; a revocation that bypasses
-model signals (a queryset .update()) takes effect on this endpoint within the TTL. Writes
-and every other endpoint keep the uncached authentication.
+the token (token_revoke, which the admin uses too) drops the entry at once; a revocation
+that bypassed model signals (a queryset .update()) would take effect here only within the
+TTL. Writes and every other endpoint keep the uncached authentication.
 """
 
 from __future__ import annotations

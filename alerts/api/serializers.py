@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.utils import timezone
 from rest_framework import serializers
 
 from alerts.models import (
@@ -15,13 +14,15 @@ from alerts.models import (
     RuleFlag,
     RuleWeek,
     Waiver,
-    matchers_key,
 )
+from fleet.api.model_validation import ModelCleanSerializer
 from fleet.models import AISystem, Team
 from runbooks.models import Runbook
 
 
-class AlertRuleSerializer(serializers.ModelSerializer[AlertRule]):
+class AlertRuleSerializer(ModelCleanSerializer[AlertRule]):
+    """Validated by AlertRule.clean (full_clean), the checks the admin runs."""
+
     owner_team: serializers.RelatedField[Any, Any, Any] = serializers.SlugRelatedField(
         slug_field="slug", queryset=Team.objects.all(), allow_null=True, required=False
     )
@@ -64,25 +65,6 @@ class AlertRuleSerializer(serializers.ModelSerializer[AlertRule]):
         ):
             raise serializers.ValidationError("Labels are a JSON object of strings.")
         return value
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        alertname = attrs.get("alertname", getattr(self.instance, "alertname", ""))
-        matchers = attrs.get("matchers", getattr(self.instance, "matchers", {}))
-        clash = AlertRule.objects.filter(
-            alertname=alertname, matchers_key=matchers_key(matchers or {})
-        )
-        if self.instance is not None:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise serializers.ValidationError(
-                {"matchers": [f"A rule {alertname} with these matchers already exists."]}
-            )
-        status = attrs.get("status", getattr(self.instance, "status", AlertRule.Status.ACTIVE))
-        if status == AlertRule.Status.MUTED and not attrs.get(
-            "muted_at", getattr(self.instance, "muted_at", None)
-        ):
-            attrs["muted_at"] = timezone.now()
-        return attrs
 
 
 class EpisodeSerializer(serializers.ModelSerializer[Episode]):
@@ -224,7 +206,7 @@ class ReviewSerializer(serializers.ModelSerializer[Review]):
         ]
 
 
-class WaiverSerializer(serializers.ModelSerializer[Waiver]):
+class WaiverSerializer(ModelCleanSerializer[Waiver]):
     check = serializers.ChoiceField(source="lint_check", choices=LintCheck.choices)
     approver: serializers.RelatedField[Any, Any, Any] = serializers.SlugRelatedField(
         slug_field="username",

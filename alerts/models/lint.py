@@ -8,7 +8,7 @@ from django.utils import timezone
 
 
 class LintCheck(models.TextChoices):
-    """The checks of the lint gate (DESIGN.md "The lint gate"); a waiver names one of them."""
+    """The checks of the lint gate (README "Lint gate"); a waiver names one of them."""
 
     YAML = "yaml", "YAML syntax"
     STRUCTURE = "structure", "Rule file structure"

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 
 class RuleWeek(models.Model):
-    """Noise statistics of one rule in one ISO week (DESIGN.md "Noise statistics")."""
+    """Noise statistics of one rule in one ISO week (README "What it computes")."""
 
     rule = models.ForeignKey("alerts.AlertRule", on_delete=models.CASCADE, related_name="weeks")
     week = models.CharField(max_length=8, help_text="ISO week, e.g. 2026-W47.")

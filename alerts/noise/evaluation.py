@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from datetime import datetime
 
@@ -28,14 +27,10 @@ from alerts.noise.flags import RaisedFlag, RuleFacts
 from alerts.noise.locking import week_lock
 from alerts.noise.sql import insert_rows
 from alerts.noise.statistics import RuleStats, previous_weeks_fires, week_statistics
-from alerts.signals import evaluation_finished
+from alerts.signals import evaluation_finished, evaluation_writing
 from alerts.weeks import week_bounds
 
 logger = logging.getLogger(__name__)
-
-# Test-only hook: seconds to sleep inside the write transaction, so a test can kill a worker in
-# the middle of an evaluation. Never set it in a deployment.
-PAUSE_ENV = "STEWARD_TEST_EVALUATION_PAUSE_SECONDS"
 
 _WEEK_COLUMNS = [
     "rule",
@@ -117,7 +112,7 @@ def _evaluate(*, week: str, start: datetime, end: datetime, now: datetime) -> tu
         RuleWeek.objects.filter(week=week).delete()
         RuleFlag.objects.filter(week=week).delete()
         CoFiring.objects.filter(week=week).delete()
-        _pause_for_tests()
+        evaluation_writing.send(sender=Evaluation, week=week)
         insert_rows(RuleWeek, _WEEK_COLUMNS, _week_rows(week, evaluated, stats, now))
         insert_rows(
             RuleFlag,
@@ -185,10 +180,3 @@ def _week_rows(
             )
         )
     return rows
-
-
-def _pause_for_tests() -> None:
-    seconds = float(os.environ.get(PAUSE_ENV, "0") or 0)
-    if seconds > 0:
-        logger.warning("%s=%s: pausing inside the evaluation transaction", PAUSE_ENV, seconds)
-        time.sleep(seconds)

@@ -1,7 +1,7 @@
 """Flags: why a rule falls short of the doctrine in a week, with the numbers and plain words.
 
 Pure functions over already-computed statistics and catalog facts; thresholds come from the
-STEWARD_* settings (DESIGN.md "Noise statistics and flags").
+STEWARD_* settings (README "Noise evaluation").
 """
 
 from __future__ import annotations

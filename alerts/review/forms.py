@@ -44,6 +44,8 @@ def team_choices() -> Choices:
 
 
 class DecisionForm(forms.Form):
+    """Reads the fields; decision_record validates the decision (errors land on these fields)."""
+
     kind = forms.ChoiceField(label="Decision", choices=Decision.Kind.choices)
     note = forms.CharField(
         label="Note (the reason, for keep)",
@@ -68,17 +70,6 @@ class DecisionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["owner"].choices = users  # type: ignore[attr-defined]
         self.fields["reassign_to"].choices = teams  # type: ignore[attr-defined]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        kind = data.get("kind")
-        if kind == Decision.Kind.KEEP and not (data.get("note") or "").strip():
-            self.add_error("note", "Say why the rule is kept: a reason is required.")
-        if kind == Decision.Kind.MUTE and not data.get("mute_until"):
-            self.add_error("mute_until", "A mute needs an end date.")
-        if kind == Decision.Kind.REASSIGN and not data.get("reassign_to"):
-            self.add_error("reassign_to", "Choose the team the rule goes to.")
-        return data
 
     def mute_until_datetime(self) -> datetime | None:
         """Muted through the chosen day: until the next midnight UTC."""

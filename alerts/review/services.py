@@ -13,20 +13,23 @@ from django.utils import timezone
 
 from alerts.models import AlertRule, Decision, Review
 from alerts.review.selectors import agenda_items
-from fleet.access import can_edit_team_object, team_ids_for_user
+from fleet.access import can_edit_or_claim, can_edit_team_object, team_ids_for_user
 from fleet.models import Team
 
 Kind = Decision.Kind
 
 
 def can_decide(
-    user: Any, rule: AlertRule, *, kind: str = "", reassign_to: Team | None = None
+    user: Any, rule: AlertRule, *, kind: str | None = None, reassign_to: Team | None = None
 ) -> bool:
     """Members of the rule's owning team and staff decide for it.
 
     An unowned rule has nobody to decide for it, so besides staff anyone may claim it for a
-    team they belong to (a reassign to that team); any other decision needs staff.
+    team they belong to (a reassign to that team); any other decision needs staff. Without a
+    `kind`: may the user decide anything for it (open the form, show the button)?
     """
+    if kind is None:
+        return can_edit_or_claim(user, rule.owner_team_id)
     if can_edit_team_object(user, rule.owner_team_id):
         return True
     return (
@@ -105,16 +108,18 @@ def _validate(
     reassign_to: Team | None,
     now: datetime,
 ) -> None:
+    """The rules of a decision, each error on the field to fix (the review form shows them
+    there: it validates nothing of its own)."""
     if kind not in Kind.values:
-        raise ValidationError(f"Unknown decision {kind!r}.")
+        raise ValidationError({"kind": f"Unknown decision {kind!r}."})
     if kind == Kind.KEEP and not note.strip():
-        raise ValidationError("Say why the rule is kept: a reason is required.")
+        raise ValidationError({"note": "Say why the rule is kept: a reason is required."})
     if kind == Kind.MUTE and (mute_until is None or mute_until <= now):
-        raise ValidationError("A mute needs an end date in the future.")
+        raise ValidationError({"mute_until": "A mute needs an end date in the future."})
     if kind == Kind.REASSIGN and reassign_to is None:
-        raise ValidationError("Choose the team the rule goes to.")
+        raise ValidationError({"reassign_to": "Choose the team the rule goes to."})
     if kind == Kind.REASSIGN and reassign_to is not None and reassign_to.pk == rule.owner_team_id:
-        raise ValidationError("The rule already belongs to that team.")
+        raise ValidationError({"reassign_to": "The rule already belongs to that team."})
 
 
 def _apply(rule: AlertRule, decision: Decision, now: datetime) -> None:
@@ -204,10 +209,3 @@ def review_close(*, user: User, review: Review, now: datetime | None = None) -> 
     review.closed_by = user
     review.save(update_fields=["closed_at", "closed_by"])
     return review
-
-
-def can_edit_or_claim(user: Any, rule: AlertRule) -> bool:
-    """May `user` open the decision form for `rule` at all (see `can_decide` for the kinds)?"""
-    if can_edit_team_object(user, rule.owner_team_id):
-        return True
-    return rule.owner_team_id is None and bool(team_ids_for_user(user))

@@ -28,7 +28,7 @@ from alerts.weeks import (
     week_elapsed_share,
     week_shift,
 )
-from fleet.access import is_fleet_admin, team_ids_for_user
+from fleet.access import is_fleet_admin, may_edit_or_claim, team_ids_for_user
 from fleet.models import Team
 
 # Items per agenda page. A team's meeting sees its whole agenda on one page (rarely more than
@@ -120,10 +120,8 @@ def _week_context(
     notices = _item_notices(request, {entry.rule.pk for entry in page.object_list})
     for entry in page.object_list:
         rule = entry.rule
-        entry.can_decide = not closed and (
-            admin
-            or rule.owner_team_id in my_teams
-            or (rule.owner_team_id is None and bool(my_teams))
+        entry.can_decide = not closed and may_edit_or_claim(
+            rule.owner_team_id, fleet_admin=admin, team_ids=my_teams
         )
         entry.notices = notices.pop(rule.pk, [])
         if not entry.can_decide:
@@ -204,7 +202,7 @@ def decision_create(request: HttpRequest, week: str, rule_id: int) -> HttpRespon
     if request.method == "GET":
         context = {"week": week, "team": team, "rule": rule, "form": form}
         return render(request, "alerts/review/decide.html", context)
-    if not services.can_edit_or_claim(request.user, rule):
+    if not services.can_decide(request.user, rule):
         raise PermissionDenied("Only members of the rule's team or staff decide for it.")
     if form.is_valid():
         try:

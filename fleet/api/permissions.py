@@ -1,4 +1,4 @@
-"""Who may call the catalog API (DESIGN.md "Rules of behaviour"), written once for every view.
+"""Who may call the catalog API (README "Auth and scopes"), written once for every view.
 
 - Reads: a token with scope `read` or `write`, or any logged-in user. The catalog is visible
   fleet-wide to such callers; API tokens themselves are never exposed by the API.

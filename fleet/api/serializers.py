@@ -5,10 +5,11 @@ from typing import Any
 from django.contrib.auth.models import User
 from rest_framework import serializers
 
+from fleet.api.model_validation import ModelCleanSerializer
 from fleet.models import AISystem, Membership, Team
 
 
-class TeamSerializer(serializers.ModelSerializer[Team]):
+class TeamSerializer(ModelCleanSerializer[Team]):
     leads = serializers.SerializerMethodField()
 
     class Meta:
@@ -36,7 +37,7 @@ class TeamSerializer(serializers.ModelSerializer[Team]):
         ]
 
 
-class MembershipSerializer(serializers.ModelSerializer[Membership]):
+class MembershipSerializer(ModelCleanSerializer[Membership]):
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
     user = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.all())
 
@@ -52,10 +53,10 @@ class MembershipSerializer(serializers.ModelSerializer[Membership]):
             duplicate = duplicate.exclude(pk=self.instance.pk)
         if duplicate.exists():
             raise serializers.ValidationError(f"{user} is already a member of {team}.")
-        return attrs
+        return super().validate(attrs)
 
 
-class AISystemSerializer(serializers.ModelSerializer[AISystem]):
+class AISystemSerializer(ModelCleanSerializer[AISystem]):
     owner_team = serializers.SlugRelatedField(
         slug_field="slug", queryset=Team.objects.all(), allow_null=True, required=False
     )

@@ -145,7 +145,8 @@ def test_duplicate_rule_is_a_400_not_a_500(team: Team, member: User) -> None:
     )
     again = client.post("/api/v1/alert-rules/", payload, content_type="application/json")
     assert again.status_code == 400
-    assert "matchers" in again.json()["error"]["fields"]
+    # The message of AlertRule.clean, the one the admin shows.
+    assert "already exists" in again.json()["error"]["fields"]["alertname"][0]
 
 
 def test_muting_a_rule_sets_muted_at(team: Team, member: User) -> None:
@@ -247,3 +248,39 @@ def test_lint_with_nul_in_names_does_not_break_the_database(team: Team) -> None:
     response = token_client("read").post("/api/v1/rules/lint/", text, content_type="text/yaml")
     assert response.status_code == 200
     assert response.json()["ok"] is False
+
+
+def test_a_rule_the_admin_rejects_is_rejected_by_the_api_with_the_same_messages(
+    team: Team, member: User
+) -> None:
+    """Issue 13's example: matchers naming another system, muted until 2020."""
+    AISystem.objects.create(slug="fraud-scorer", name="Fraud", owner_team=team)
+    payload = {
+        "alertname": "Mismatch",
+        "matchers": {"model": "churn-model"},
+        "system": "fraud-scorer",
+        "owner_team": "fraud-ml",
+        "status": "muted",
+        "muted_until": "2020-01-01T00:00:00Z",
+    }
+    response = session_client(member).post(
+        "/api/v1/alert-rules/", payload, content_type="application/json"
+    )
+    assert response.status_code == 400
+    fields = response.json()["error"]["fields"]
+    assert set(fields) == {"system", "muted_until"}
+    assert "make them agree" in fields["system"][0]
+    assert "in the past" in fields["muted_until"][0]
+    assert not AlertRule.objects.filter(alertname="Mismatch").exists()
+
+
+def test_an_update_is_validated_as_the_whole_rule(team: Team, member: User) -> None:
+    system = AISystem.objects.create(slug="fraud-scorer", name="Fraud", owner_team=team)
+    rule = AlertRule.objects.create(alertname="R", owner_team=team, system=system)
+    response = session_client(member).patch(
+        f"/api/v1/alert-rules/{rule.pk}/",
+        {"matchers": {"system": "other"}},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"system"}

@@ -131,9 +131,8 @@ def test_yaml_errors_name_file_and_line_and_do_not_fail(tmp_path: Path) -> None:
     not_rules = tmp_path / "list.yml"
     not_rules.write_text("- 1\n- 2\n")
     output = _import(broken, not_rules, CAPTURE)
-    assert f"{broken} line 5" in output or f"{broken} line 4" in output
-    assert "YAML error" in output
-    assert f"{not_rules}: not a Prometheus rule file" in output
+    assert f"{broken} line 5: Invalid YAML" in output
+    assert f"{not_rules} line 1: Not a Prometheus rule file" in output
     assert "3 created" in output
 
 

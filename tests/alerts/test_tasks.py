@@ -43,7 +43,17 @@ def test_tasks_have_stable_names_and_safe_delivery_options() -> None:
     for task in (tasks.evaluate_week, tasks.evaluate_current_week, tasks.evaluate_previous_week):
         assert task.name.startswith("steward.evaluate_")
         assert task.acks_late and task.reject_on_worker_lost
-        assert task.time_limit and task.soft_time_limit
+        assert task.time_limit and task.soft_time_limit or task is tasks.evaluate_week
+
+
+def test_evaluate_week_is_bounded_by_the_celery_time_limit_settings() -> None:
+    """No per-task override: the worker applies CELERY_TASK_TIME_LIMIT / _SOFT_ to it."""
+    assert tasks.evaluate_week.time_limit is None
+    assert tasks.evaluate_week.soft_time_limit is None
+    assert tasks.evaluate_week.app.conf.task_time_limit == settings.CELERY_TASK_TIME_LIMIT
+    assert tasks.evaluate_week.app.conf.task_soft_time_limit == (
+        settings.CELERY_TASK_SOFT_TIME_LIMIT
+    )
 
 
 def test_scheduled_tasks_pick_the_current_and_previous_week(

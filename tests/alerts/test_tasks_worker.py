@@ -25,10 +25,11 @@ from django.test import override_settings
 
 from alerts import tasks
 from alerts.models import AlertRule, CoFiring, Episode, Evaluation, RuleFlag, RuleWeek
-from alerts.noise.evaluation import PAUSE_ENV, week_evaluate
+from alerts.noise.evaluation import week_evaluate
 from alerts.signals import episodes_changed
 from config.celery import app
 from tests.alerts.noise.conftest import MONDAY, WEEK
+from tests.support.evaluation_pause import PAUSE_ENV
 from tests.support.noise_results import clean_results, results
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(60)]

@@ -16,9 +16,10 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from alerts.durations import duration_parse
 from alerts.models import Delivery, Evaluation
 from alerts.signals import delivery_recorded, evaluation_finished
-from ops.services import alertname_slug, prometheus_duration
+from ops.services import alertname_slug
 from tests.conftest import require_service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,7 +97,7 @@ def test_every_self_alert_follows_the_doctrine() -> None:
         assert annotations["runbook_url"] == f"{COMPOSE_BASE_URL}/runbooks/for/{name}/", name
         assert (ROOT / "deploy" / "runbooks" / f"{alertname_slug(name)}.md").is_file(), name
         if labels["severity"] in {"page", "critical"}:
-            assert prometheus_duration(rule["for"]) >= timedelta(minutes=2), name
+            assert duration_parse(rule["for"]) >= timedelta(minutes=2), name
 
 
 # The compose deployment's Steward, on which rules.yml links its runbooks (see its header).

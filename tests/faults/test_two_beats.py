@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from alerts.models import AlertRule, Episode, Evaluation
-from alerts.noise.evaluation import PAUSE_ENV
 from tests.faults.conftest import database_url, this_week_start, wait_for
+from tests.support.evaluation_pause import PAUSE_ENV
 from tests.support.noise_results import clean_results, results
 from tests.support.processes import ROOT, CeleryWorker, RedisServer
 
@@ -87,7 +87,12 @@ def test_two_beats_never_run_two_evaluations_of_a_week_at_once(
     broker_url = redis_server.url
     # Three pool processes, and each evaluation held open for 1.5 s: with two beats sending
     # every second, several evaluations of the week are always requested at the same time.
-    celery = worker(broker_url, concurrency=3, **{PAUSE_ENV: "1.5"})
+    celery = worker(
+        broker_url,
+        concurrency=3,
+        DJANGO_SETTINGS_MODULE="config.settings_test",  # where the pause seam is installed
+        **{PAUSE_ENV: "1.5"},
+    )
     logs = [beats(broker_url), beats(broker_url)]
 
     wait_for(

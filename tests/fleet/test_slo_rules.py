@@ -88,8 +88,9 @@ def test_ratio_sli_becomes_one_minus_the_ratio(make_slo: Callable[..., SLO]) -> 
 
 @override_settings(STEWARD_BASE_URL="https://steward.example.com")
 def test_alerts_satisfy_the_lint_gate(make_slo: Callable[..., SLO], team: Team) -> None:
-    """Every check of DESIGN.md "The lint gate": team of an existing team, allowed severity,
-    layer, summary, runbook_url into Steward's /runbooks/for/<alertname>/, page `for` ≥ 2m."""
+    """Every check of the lint gate (README "Lint gate"): team of an existing team, allowed
+    severity, layer, summary, runbook_url into Steward's /runbooks/for/<alertname>/, page
+    `for` ≥ 2m."""
     alerts = _alerts(make_slo(layer="ml"))
     for severity, rule in alerts.items():
         labels, annotations = rule["labels"], rule["annotations"]

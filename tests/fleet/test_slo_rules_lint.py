@@ -1,4 +1,4 @@
-"""The rule files Steward generates from SLOs pass Steward's own lint gate (DESIGN.md "The lint
+"""The rule files Steward generates from SLOs pass Steward's own lint gate (README "Lint
 gate"): owner, severity, layer, summary, a runbook_url that resolves, `for:` on pages."""
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from alerts.durations import duration_parse
 from alerts.models import AlertRule
-from ops.services import alertname_slug, prometheus_duration
+from ops.services import ShippedRulesError, alertname_slug, shipped_rules_parse
 from runbooks.models import Runbook, RunbookRevision
 
 DEPLOY = Path(settings.BASE_DIR) / "deploy"
@@ -35,11 +36,12 @@ def test_alertname_slug_names_the_runbook_file() -> None:
     assert alertname_slug("StewardWeb5xxRate") == "steward-web5xx-rate"
 
 
-def test_prometheus_duration() -> None:
-    assert prometheus_duration("2m") == timedelta(minutes=2)
-    assert prometheus_duration("1h30m") == timedelta(minutes=90)
-    with pytest.raises(ValueError, match="not a Prometheus duration"):
-        prometheus_duration("5 minutes")
+def test_shipped_rules_read_for_with_the_one_duration_parser() -> None:
+    text = "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up == 0\n    for: {for_}\n"
+    [rule] = shipped_rules_parse(text.format(for_="1h30m"), filename="rules.yml")
+    assert rule.for_duration == duration_parse("1h30m") == timedelta(minutes=90)
+    with pytest.raises(ShippedRulesError, match="rules.yml: '5 minutes' is not a Prometheus"):
+        shipped_rules_parse(text.format(for_="5 minutes"), filename="rules.yml")
 
 
 @pytest.mark.django_db
@@ -112,7 +114,7 @@ def test_an_alert_without_a_runbook_file_is_refused_and_nothing_is_installed(
 @pytest.mark.django_db
 def test_a_broken_rule_file_is_a_clear_error(deploy_copy: Path) -> None:
     (deploy_copy / "rules.yml").write_text("groups: [\n")
-    with pytest.raises(CommandError, match="not valid YAML"):
+    with pytest.raises(CommandError, match=r"rules.yml line 2: Invalid YAML"):
         install(
             "--runbooks-dir",
             str(deploy_copy / "runbooks"),

@@ -28,6 +28,7 @@ from prometheus_api_client import PrometheusConnect
 from alerts.ingest import AlertEvent, Batch, delivery_ingest
 from alerts.integrations.alertmanager.fingerprint import fingerprint
 from alerts.models import Episode, Source
+from alerts.prometheus import prometheus_connect
 
 QUERY = 'ALERTS{alertstate="firing"}'
 _MAX_STEPS = 10_000
@@ -58,7 +59,7 @@ def alerts_backfill(
     step: timedelta = timedelta(seconds=60),
 ) -> BackfillResult:
     until = until or timezone.now()
-    client = PrometheusConnect(url=prometheus_url, disable_ssl=True)
+    client = prometheus_connect(url=prometheus_url)
     samples = _samples(client, since, until, step)
     runs = [run for labels, times in samples.items() for run in _runs(dict(labels), times, step)]
     open_runs = [run for run in runs if run.last >= until - 2 * step]

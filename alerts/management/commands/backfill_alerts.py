@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,17 +9,15 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from alerts.durations import DurationError, duration_parse
 from alerts.integrations.alertmanager.backfill import alerts_backfill
-
-_DURATION_RE = re.compile(r"^(\d+)([smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def duration(text: str) -> timedelta:
-    match = _DURATION_RE.match(text.strip())
-    if not match:
-        raise CommandError(f"{text!r} is not a duration such as 30d, 12h, 90m or 60s.")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        return duration_parse(text)
+    except DurationError as error:
+        raise CommandError(str(error)) from None
 
 
 class Command(BaseCommand):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from alerts.lint_yaml import RuleFileError, rule_file_load
 from alerts.rulefiles import ImportReport, rules_import
 
 
@@ -51,15 +51,9 @@ class Command(BaseCommand):
                 unreadable.append(name)
                 continue
             try:
-                document = yaml.safe_load(text)
-            except yaml.YAMLError as exc:
-                mark = getattr(exc, "problem_mark", None)
-                line = f" line {mark.line + 1}" if mark is not None else ""
-                problem = getattr(exc, "problem", None) or str(exc)
-                total.unmapped.append((f"{name}{line}", f"YAML error: {problem}"))
-                continue
-            if not isinstance(document, dict) or not isinstance(document.get("groups"), list):
-                total.unmapped.append((name, "not a Prometheus rule file: no groups list"))
+                document = rule_file_load(text, filename=name)
+            except RuleFileError as error:
+                total.unmapped.append((f"{name} line {error.line}", error.message))
                 continue
             total.merge(rules_import(groups=document["groups"], origin=name))
         report_write(self, total)

@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.test import Client
 
+from alerts.admin import ingest as token_admin
 from alerts.models import ApiToken, Delivery
 from alerts.tokens import token_authenticate, token_create
 
@@ -57,3 +58,35 @@ def test_admin_lists_are_read_only_and_filterable(
     assert client.get("/admin/alerts/delivery/add/").status_code == 403
     assert client.get("/admin/alerts/episode/").status_code == 200
     assert client.get("/admin/alerts/integration/").status_code == 200
+
+
+def test_token_revoked_in_the_admin_is_refused_at_once_on_the_cached_endpoint(
+    make_user: Callable[..., User], client: Client
+) -> None:
+    """The ownership endpoint caches tokens for seconds; the admin's revoke must clear it."""
+    admin_client = _admin(make_user, client)
+    token, raw = token_create(name="router", scope="read")
+    router = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert router.get("/api/v1/ownership/?alertname=Any").status_code == 200  # now cached
+    admin_client.post(
+        "/admin/alerts/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}
+    )
+    assert router.get("/api/v1/ownership/?alertname=Any").status_code == 401
+
+
+def test_admin_creates_tokens_through_the_token_service(
+    make_user: Callable[..., User], client: Client, monkeypatch: Any
+) -> None:
+    created: list[str] = []
+    real = token_admin.token_create
+
+    def spy(**kwargs: Any) -> tuple[ApiToken, str]:
+        created.append(kwargs["name"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(token_admin, "token_create", spy)
+    _admin(make_user, client).post(
+        "/admin/alerts/apitoken/add/", {"name": "grafana", "scope": "ingest"}
+    )
+    assert created == ["grafana"]
+    assert ApiToken.objects.get().created_by is not None

@@ -36,7 +36,7 @@ def _series(labels: dict[str, str], seconds: list[int]) -> dict[str, Any]:
 
 def _backfill(result: list[dict[str, Any]], until_s: int = 120) -> Any:
     with mock.patch(
-        "alerts.integrations.alertmanager.backfill.PrometheusConnect.custom_query_range",
+        "prometheus_api_client.PrometheusConnect.custom_query_range",
         return_value=result,
     ):
         return alerts_backfill(
@@ -83,7 +83,7 @@ def test_backfill_command_needs_a_prometheus_url(db: None, settings: Any) -> Non
 def test_backfill_command_reports(db: None) -> None:
     out = StringIO()
     with mock.patch(
-        "alerts.integrations.alertmanager.backfill.PrometheusConnect.custom_query_range",
+        "prometheus_api_client.PrometheusConnect.custom_query_range",
         return_value=[_series(FRAUD["labels"], [1, 2, 3])],
     ) as query:
         call_command(

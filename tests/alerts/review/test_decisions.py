@@ -6,10 +6,12 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
 from alerts.models import AlertRule, Decision, Review
+from alerts.review.services import can_decide, decision_record
 from alerts.weeks import week_shift
 from fleet.models import Membership, Team
 from tests.alerts.review.conftest import flag
@@ -65,7 +67,8 @@ def test_mute_in_the_past_is_refused(
     client.force_login(member)
     response = _decide(client, week, rule, kind="mute", mute_until="2020-01-01")
     assert response.status_code == 400
-    assert "future" in response.content.decode()
+    # On its field: the service's error, which the form shows where it belongs.
+    assert "future" in response.context["form"].errors["mute_until"][0]
     rule.refresh_from_db()
     assert rule.status == "active"
 
@@ -224,3 +227,30 @@ def test_decision_form_page_renders_on_its_own_for_no_js_fallback(
     html = client.get(f"/review/{week}/rules/{rule.pk}/decide/").content.decode()
     for field in ("kind", "note", "owner", "due_date", "mute_until", "reassign_to"):
         assert f'<label for="id_rule-{rule.pk}-{field}"' in html
+
+
+def test_the_service_owns_decision_validation_and_names_the_field(
+    member: User, rule: AlertRule, week: str
+) -> None:
+    """One home for the rules of a decision (the form only delegates to decision_record)."""
+    cases = {
+        "note": {"kind": "keep", "note": " "},
+        "mute_until": {"kind": "mute", "mute_until": timezone.now() - timedelta(days=1)},
+        "reassign_to": {"kind": "reassign"},
+    }
+    for field, data in cases.items():
+        with pytest.raises(ValidationError) as raised:
+            decision_record(user=member, rule=rule, week=week, **data)
+        assert set(raised.value.message_dict) == {field}
+
+
+def test_one_predicate_decides_who_may_open_and_submit_the_form(
+    make_user: Callable[..., User], make_rule: Callable[..., AlertRule], team: Team
+) -> None:
+    orphan, owned = make_rule("Orphan"), make_rule("Owned", owner_team=team)
+    outsider, claimer = make_user("outsider"), make_user("claimer")
+    Membership.objects.create(team=Team.objects.create(slug="x", name="X"), user=claimer)
+    assert can_decide(claimer, orphan)  # may claim it: the form opens
+    assert not can_decide(claimer, orphan, kind="prune")
+    assert not can_decide(claimer, owned)
+    assert not can_decide(outsider, orphan)  # belongs to no team: nothing to claim it for

@@ -96,7 +96,7 @@ def test_header_compares_with_the_previous_four_weeks(
     team: Team,
 ) -> None:
     owned = make_rule("Owned", owner_team=team, runbook=fresh_runbook)
-    # A team without members does not make its rules owned (DESIGN.md "unowned").
+    # A team without members does not make its rules owned (README "What it computes": `unowned`).
     loose = make_rule("Loose", owner_team=Team.objects.create(slug="empty", name="Empty"))
     stats(owned, week, fires=4, interruptions_sleep=2, engaged_ratio=0.5)
     stats(loose, week, fires=6, interruptions_off=1)
