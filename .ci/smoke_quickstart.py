@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
-USERNAME, PASSWORD = "admin", "steward-demo"  # the published demo login (fleet/demo.py)
+USERNAME, PASSWORD = "admin", "steward-demo"  # the published demo login (demo/seed.py)
 
 # What a user expects to see, read from the demo database the server uses, so that the checks
 # follow the demo data instead of copying it.
@@ -38,7 +38,7 @@ FACTS_SCRIPT = """
 import json
 from urllib.parse import urlsplit
 from alerts.models import AlertRule, Episode
-from alerts.ownership import oncall_runbook_url
+from alerts.catalog.ownership import oncall_runbook_url
 from fleet.models import AISystem, Team
 from runbooks.models import Runbook
 

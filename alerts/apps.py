@@ -12,10 +12,10 @@ class AlertsConfig(AppConfig):
             signals,
         )
         from alerts import receivers as evaluation_receivers
-        from alerts.api import auth_cache  # noqa: F401
 
         # The weekly review posts its agenda to chat after the Monday evaluation.
         from alerts.review import receivers as review_receivers  # noqa: F401
+        from tokens import auth_cache  # noqa: F401
 
         # Ingested deliveries enqueue a debounced re-evaluation of the weeks they touched.
         signals.episodes_changed.connect(

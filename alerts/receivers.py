@@ -11,7 +11,7 @@ from django.core.cache import cache
 from kombu.exceptions import OperationalError as BrokerUnavailable
 from redis.exceptions import RedisError
 
-from alerts.weeks import parse_week
+from core.weeks import parse_week
 
 logger = logging.getLogger(__name__)
 

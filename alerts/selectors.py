@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from core.choices import Severity
 from django.db.models import (
     Case,
     Count,
@@ -22,8 +23,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from alerts.models import AlertRule, Episode, RuleFlag, RuleWeek, Severity
-from alerts.weeks import current_week, week_of, week_shift
+from alerts.models import AlertRule, Episode, RuleFlag, RuleWeek
+from core.weeks import current_week, week_of, week_shift
 from fleet.models import AISystem
 
 # Values per IN list: well under SQLite's parameter limit.
@@ -159,7 +160,7 @@ def rules_matching(filters: CatalogFilters, *, week: str) -> QuerySet[AlertRule]
     """The rules the /alerts/ filters select (`flag` looks at `week`), unannotated."""
     rules = AlertRule.objects.all()
     if filters.team:
-        # The owner as alerts.ownership defines it (the rule's team, else its system's).
+        # The owner as alerts.catalog.ownership defines it (the rule's team, else its system's).
         rules = rules.filter(
             Q(owner_team__slug=filters.team)
             | Q(owner_team__isnull=True, system__owner_team__slug=filters.team)

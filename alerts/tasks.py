@@ -15,7 +15,7 @@ from django.core.cache import cache
 
 from alerts.noise.evaluation import week_evaluate
 from alerts.noise.locking import EvaluationBusy
-from alerts.weeks import current_week, parse_week, week_shift
+from core.weeks import current_week, parse_week, week_shift
 
 # While this key exists a re-evaluation of the week is already queued (see alerts.receivers).
 PENDING_KEY = "steward:evaluation-pending:{week}"

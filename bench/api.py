@@ -57,10 +57,11 @@ def seed(rules: int) -> tuple[str, list[str]]:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from alerts.models import AlertRule, ApiToken, Waiver
-    from alerts.tokens import token_create
+    from alerts.models import AlertRule, Waiver
     from fleet.models import AISystem, Membership, Team
     from runbooks.models import Runbook
+    from tokens.models import ApiToken
+    from tokens.services import token_create
 
     for model in (Waiver, AlertRule, ApiToken, Runbook, AISystem, Membership, Team):
         model.objects.all().delete()
@@ -107,7 +108,7 @@ def seed(rules: int) -> tuple[str, list[str]]:
 
 
 def bench_lint(rules: int = 1000) -> float:
-    from alerts.lint import lint_rule_files
+    from alerts.lint.engine import lint_rule_files
 
     rule = """  - alert: Alert{i}
     expr: sum by (job) (rate(errors_total{{job="j{i}", code=~"5.."}}[5m])) > 0.1

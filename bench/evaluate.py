@@ -31,7 +31,7 @@ from django.db import connection  # noqa: E402
 
 from alerts.models import AlertRule, Evaluation, RuleFlag, RuleWeek  # noqa: E402
 from alerts.noise.evaluation import week_evaluate  # noqa: E402
-from alerts.weeks import current_week, week_bounds, week_shift, weeks_back  # noqa: E402
+from core.weeks import current_week, week_bounds, week_shift, weeks_back  # noqa: E402
 from fleet.models import Team  # noqa: E402
 
 ZONES = ["UTC", "Europe/Berlin", "America/Los_Angeles", "Asia/Kolkata", "America/New_York"]

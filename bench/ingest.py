@@ -93,7 +93,7 @@ def prefill() -> None:
 
 
 def make_token() -> str:
-    from alerts.tokens import token_create
+    from tokens.services import token_create
 
     _, raw = token_create(name=f"bench-{uuid.uuid4().hex[:6]}", scope="ingest")
     return raw

@@ -1,13 +1,12 @@
 """Routes of the REST API, included at /api/v1/ by config/urls.py.
 
 The ingest webhooks are not here: config/urls.py routes /api/v1/integrations/ to
-alerts/integrations/urls.py.
+alerts/ingest/urls.py.
 """
 
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from alerts.api import schema  # noqa: F401 (registers the token auth scheme)
 from alerts.api.catalog import (
     AlertRuleViewSet,
     DecisionViewSet,
@@ -17,10 +16,11 @@ from alerts.api.catalog import (
     RuleWeekViewSet,
     WaiverViewSet,
 )
-from alerts.api.lint import RuleLintView
 from alerts.api.ownership import OwnershipView
-from fleet.api.views import AISystemViewSet, MembershipViewSet, TeamViewSet
-from fleet.api_slo import (
+from alerts.lint.api import RuleLintView
+from api import schema  # noqa: F401 (registers the token auth scheme)
+from api.catalog.views import AISystemViewSet, MembershipViewSet, TeamViewSet
+from fleet_coverage.slo.api import (
     ScorecardDetailView,
     ScorecardListView,
     SLOViewSet,

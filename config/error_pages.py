@@ -19,8 +19,8 @@ from django.http import (
 )
 from django.template import loader
 
-from config.api_errors import error_body, is_api_request
-from config.logging import request_id_var
+from api.errors import error_body, is_api_request
+from core.logs import request_id_var
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.http import HttpRequest, HttpResponseBase
 
-from config.logging import clean_request_id, request_id_var
+from core.logs import clean_request_id, request_id_var
 
 _access_log = logging.getLogger("steward.request")
 

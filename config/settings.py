@@ -15,7 +15,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_float, env_int, env_list, env_networks, env_str
-from config.logging import logging_config
+from core.logs import logging_config
 
 # Makes Django's generic classes (ModelAdmin[Team], …) subscriptable at runtime, as typed.
 django_stubs_ext.monkeypatch()
@@ -228,7 +228,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "alerts.authentication.BearerTokenAuthentication",
+        "tokens.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -240,7 +240,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Steward API",
@@ -252,8 +252,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.api_docs.allow_blank_formats",
-        "alerts.integrations.openapi.add_webhook_paths",
+        "api.docs.allow_blank_formats",
+        "alerts.ingest.openapi.add_webhook_paths",
     ],
 }
 
@@ -288,7 +288,7 @@ STEWARD_LINT_FORECAST_MAX_FIRES = env_int("STEWARD_LINT_FORECAST_MAX_FIRES", 20,
 # A burst of deliveries for a week makes one re-evaluation this many seconds after the first.
 STEWARD_EVALUATION_DEBOUNCE_SECONDS = env_int("STEWARD_EVALUATION_DEBOUNCE_SECONDS", 60, minimum=0)
 
-# Logs: JSON lines by default in production, readable text with DEBUG on (config/logging.py).
+# Logs: JSON lines by default in production, readable text with DEBUG on (core/logs.py).
 LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json") or "json"
 if LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use json or text.")

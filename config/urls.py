@@ -9,14 +9,14 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("review/", include("alerts.review.urls")),
     path("", include("ops.urls")),
-    path("api/v1/integrations/", include("alerts.integrations.urls")),
+    path("api/v1/integrations/", include("alerts.ingest.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("alerts/", include("alerts.urls")),
-    path("", include("fleet.urls")),
+    path("", include("fleet_coverage.dashboards.urls")),
     path("", include("runbooks.urls")),
-    path("", include("fleet.slo_urls")),
+    path("", include("fleet_coverage.slo.urls")),
 ]
 
 # JSON error bodies under /api/, the site's styled pages elsewhere (config.error_pages).

@@ -40,7 +40,7 @@ if os.environ.get("LOG_FORMAT", "json") == "json":
     logconfig_dict = {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
+        "formatters": {"json": {"()": "core.logs.JsonFormatter"}},
         "handlers": {
             "console": {
                 "class": "logging.StreamHandler",

@@ -6,4 +6,4 @@ class FleetConfig(AppConfig):
     verbose_name = "Fleet"
 
     def ready(self) -> None:
-        from fleet import admin_slo  # noqa: F401  (registers the SLO admin)
+        from fleet_coverage import admin as admin_slo  # noqa: F401  (registers the SLO admin)

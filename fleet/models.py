@@ -121,4 +121,7 @@ class AISystem(models.Model):
         return f"{self.name} ({self.environment})"
 
 
-from fleet.slo import SLO, ScorecardSnapshot  # noqa: E402,F401  (registers the SLO models)
+from fleet_coverage.models import (  # noqa: E402,F401  (registers the SLO models)
+    SLO,
+    ScorecardSnapshot,
+)

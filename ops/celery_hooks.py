@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from celery import signals
 from django.conf import settings
 
-from config.logging import clean_request_id, request_id_var
+from core.logs import clean_request_id, request_id_var
 from ops import metrics
 
 if TYPE_CHECKING:

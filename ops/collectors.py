@@ -15,7 +15,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from alerts.models import Flag
-from alerts.weeks import current_week
+from core.weeks import current_week
 from ops import selectors
 
 logger = logging.getLogger(__name__)

@@ -8,12 +8,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from core.choices import Source
 from django.db import transaction
 from django.utils import timezone
 
-from alerts.durations import DurationError, duration_parse
-from alerts.lint_yaml import RuleFileError, rule_file_load
-from alerts.models import AlertRule, Source
+from alerts.lint.yamlfile import RuleFileError, rule_file_load
+from alerts.models import AlertRule
+from core.durations import DurationError, duration_parse
 from fleet.models import Team
 from runbooks.models import Runbook
 from runbooks.services import runbook_save

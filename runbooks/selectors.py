@@ -16,8 +16,8 @@ from django.db.models.functions import Cast
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 
+from alerts.catalog.ownership import firing_counts, is_owned, rule_owner_team
 from alerts.models import AlertRule, Episode, Feedback
-from alerts.ownership import firing_counts, is_owned, rule_owner_team
 from alerts.selectors import RuleResolution, query_labels, rule_resolution, rules_by_alertname
 from fleet.access import is_fleet_admin, team_ids_for_user
 from fleet.links import InvestigateLink, investigate_links

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.test import Client
 
-from alerts.tokens import token_create
 from fleet.models import Team
+from tokens.services import token_create
 
 
 def token_client(scope: str, team: Team | None = None, created_by: Any = None) -> Client:

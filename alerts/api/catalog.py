@@ -17,9 +17,9 @@ from alerts.api.serializers import (
     WaiverSerializer,
 )
 from alerts.models import AlertRule, Decision, Episode, Review, RuleFlag, RuleWeek, Waiver
-from config.api_docs import catalog_docs
-from fleet.api.base import OwnedModelViewSet
-from fleet.api.permissions import FleetAdminWrites, ReadOnlyCatalogAccess
+from api.base import OwnedModelViewSet
+from api.docs import catalog_docs
+from api.permissions import FleetAdminWrites, ReadOnlyCatalogAccess
 
 
 class AlertRuleFilter(django_filters.FilterSet):

@@ -10,9 +10,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alerts.api.auth_cache import CachedBearerTokenAuthentication
-from alerts.ownership import AlertQuery, ownership_resolve_many
-from fleet.api.permissions import ReadScope
+from alerts.catalog.ownership import AlertQuery, ownership_resolve_many
+from api.permissions import ReadScope
+from tokens.auth_cache import CachedBearerTokenAuthentication
 
 MAX_BATCH = 5000
 
@@ -124,7 +124,7 @@ class _Candidate(serializers.Serializer[Any]):
 
 
 class OwnershipSerializer(serializers.Serializer[Any]):
-    """Output of the ownership check (documentation only: built by alerts.ownership)."""
+    """Output of the ownership check (documentation only: built by alerts.catalog.ownership)."""
 
     alertname = serializers.CharField()
     labels = serializers.DictField(child=serializers.CharField(allow_blank=True))
@@ -158,7 +158,7 @@ class BatchSerializer(serializers.Serializer[Any]):
 
 
 class OwnershipView(APIView):
-    # The hot path: cached token lookups (see alerts.api.auth_cache for the trade-off).
+    # The hot path: cached token lookups (see tokens.auth_cache for the trade-off).
     authentication_classes = [CachedBearerTokenAuthentication, SessionAuthentication]
     permission_classes = [ReadScope]
 

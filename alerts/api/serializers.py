@@ -15,7 +15,7 @@ from alerts.models import (
     RuleWeek,
     Waiver,
 )
-from fleet.api.model_validation import ModelCleanSerializer
+from api.model_validation import ModelCleanSerializer
 from fleet.models import AISystem, Team
 from runbooks.models import Runbook
 

@@ -1,2 +1,2 @@
 """Inbound sources of alert notifications, one folder each (`schemas.py` validates the
-payload, `adapter.py` normalises it into `alerts.ingest.AlertEvent`s for the ingest core)."""
+payload, `adapter.py` normalises it into `AlertEvent`s of alerts.ingest.services)."""

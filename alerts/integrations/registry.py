@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from core.choices import Source
 from django.http import HttpRequest
 
-from alerts.ingest import Batch
+from alerts.ingest.services import Batch
 from alerts.integrations.alertmanager import adapter as alertmanager
 from alerts.integrations.datadog import adapter as datadog
 from alerts.integrations.evidently import adapter as evidently
 from alerts.integrations.generic import adapter as generic
 from alerts.integrations.grafana import adapter as grafana
 from alerts.integrations.whylabs import adapter as whylabs
-from alerts.models import ApiToken, Source
+from tokens.models import ApiToken
 
 Adapter = Callable[..., Batch]
 # (request, raw body, token) -> None, or raise PayloadError(status=401) on a bad signature.

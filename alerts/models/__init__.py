@@ -12,7 +12,7 @@ from alerts.models.ingest import Delivery, Engagement, Episode, Feedback
 from alerts.models.lint import LintCheck, Waiver
 from alerts.models.noise import CoFiring, Evaluation, Flag, RuleFlag, RuleWeek
 from alerts.models.review import Decision, Review
-from alerts.models.tokens import ApiToken, Integration
+from tokens.models import ApiToken, Integration
 
 __all__ = [
     "INTERRUPTING_SEVERITIES",

@@ -62,15 +62,15 @@ class AlertRuleQuerySet(models.QuerySet["AlertRule"]):
     def for_team(self, team_id: int) -> AlertRuleQuerySet:
         return self.filter(owner_team_id=team_id)
 
-    # "Owned" has one definition, in alerts.ownership (imported here, not at the top: that
+    # "Owned" has one definition, in alerts.catalog.ownership (imported here, not at the top: that
     # module needs these models).
     def owned(self) -> AlertRuleQuerySet:
-        from alerts.ownership import owned_condition
+        from alerts.catalog.ownership import owned_condition
 
         return self.filter(owned_condition())
 
     def unowned(self) -> AlertRuleQuerySet:
-        from alerts.ownership import owned_condition
+        from alerts.catalog.ownership import owned_condition
 
         return self.exclude(owned_condition())
 
@@ -194,7 +194,7 @@ class AlertRule(models.Model):
 
     @property
     def owner(self) -> Team | None:
-        """The team that owns this rule: `alerts.ownership.rule_owner_team` (for templates)."""
-        from alerts.ownership import rule_owner_team
+        """The team that owns this rule, as `alerts.catalog.ownership.rule_owner_team` says."""
+        from alerts.catalog.ownership import rule_owner_team
 
         return rule_owner_team(self)

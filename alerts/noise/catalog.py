@@ -8,9 +8,9 @@ from django.conf import settings
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef
 from django.db.models.functions import Coalesce
 
+from alerts.catalog.ownership import owned_condition
 from alerts.models import AlertRule, Episode
 from alerts.noise.flags import RuleFacts
-from alerts.ownership import owned_condition
 
 
 def rule_facts(*, as_of: datetime) -> dict[int, RuleFacts]:
@@ -23,7 +23,7 @@ def rule_facts(*, as_of: datetime) -> dict[int, RuleFacts]:
     )
     rows = AlertRule.objects.annotate(
         fired_recently=Exists(recent) | Exists(still_open),
-        # The owner as alerts.ownership defines it: the rule's team, else its system's.
+        # The owner as alerts.catalog.ownership defines it: the rule's team, else its system's.
         owner_name=Coalesce("owner_team__name", "system__owner_team__name"),
         owner_timezone=Coalesce("owner_team__timezone", "system__owner_team__timezone"),
         owned=ExpressionWrapper(owned_condition(), output_field=BooleanField()),

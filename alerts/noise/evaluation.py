@@ -28,7 +28,7 @@ from alerts.noise.locking import week_lock
 from alerts.noise.sql import insert_rows
 from alerts.noise.statistics import RuleStats, previous_weeks_fires, week_statistics
 from alerts.signals import evaluation_finished, evaluation_writing
-from alerts.weeks import week_bounds
+from core.weeks import week_bounds
 
 logger = logging.getLogger(__name__)
 

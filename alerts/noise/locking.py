@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from django.db import connection
 
-from alerts.weeks import parse_week
+from core.weeks import parse_week
 
 # First key of the two-int advisory lock: "steward evaluation", so other users of advisory
 # locks in the same database cannot collide with ours.

@@ -14,7 +14,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from alerts.models import Decision, RuleWeek
-from alerts.weeks import week_of, week_shift, weeks_back
+from core.weeks import week_of, week_shift, weeks_back
 from fleet.models import Team
 
 WINDOW_WEEKS = 4

@@ -13,9 +13,9 @@ from typing import Any
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from alerts.catalog.ownership import owned_condition
 from alerts.models import RuleWeek
-from alerts.ownership import owned_condition
-from alerts.weeks import week_bounds, week_elapsed_share, weeks_back
+from core.weeks import week_bounds, week_elapsed_share, weeks_back
 from fleet.models import Team
 
 TREND_WEEKS = 12

@@ -10,7 +10,7 @@ from django.dispatch import receiver
 
 from alerts.models import Evaluation
 from alerts.signals import evaluation_finished
-from alerts.weeks import last_complete_week
+from core.weeks import last_complete_week
 
 
 @receiver(evaluation_finished, dispatch_uid="review_post_agenda_to_chat")

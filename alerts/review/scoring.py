@@ -16,7 +16,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from alerts.models import Flag, Severity
+from core.choices import Severity
+
+from alerts.models import Flag
 
 FLAG_WEIGHTS: dict[str, int] = {
     Flag.SLEEP_THIEF: 100,

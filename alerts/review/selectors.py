@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from alerts.models import AlertRule, Decision, Flag, Review, RuleFlag, RuleWeek
 from alerts.review.scoring import BAD_FLAGS, FLAG_WEIGHTS, shortfall_score
-from alerts.weeks import weeks_back
+from core.weeks import weeks_back
 from fleet.models import Membership, Team
 
 SPARKLINE_WEEKS = 8

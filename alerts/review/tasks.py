@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from alerts.review.chat import agenda_post_all
-from alerts.weeks import parse_week
+from core.weeks import parse_week
 
 
 @shared_task(name="alerts.review.post_agenda_to_chat", ignore_result=True)

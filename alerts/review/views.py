@@ -21,7 +21,7 @@ from alerts.review import exports, selectors, services
 from alerts.review.effect import decision_effects
 from alerts.review.forms import DecisionForm, MeetingForm, team_choices, user_choices
 from alerts.review.numbers import header_numbers
-from alerts.weeks import (
+from core.weeks import (
     current_week,
     last_complete_week,
     parse_week,

@@ -1,7 +1,7 @@
 """Links from any page to an alert's on-call page and to "write its runbook".
 
 `{% load alert_links %}` then `{{ rule|oncall_url }}`, `{{ episode|oncall_url }}` and
-`{{ rule|new_runbook_url }}`; the URLs come from `alerts.ownership.oncall_path` and
+`{{ rule|new_runbook_url }}`; the URLs come from `alerts.catalog.ownership.oncall_path` and
 `runbooks.links.new_runbook_url`, so every page builds them the same way.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from django import template
 
+from alerts.catalog.ownership import oncall_path
 from alerts.models import AlertRule, Episode
-from alerts.ownership import oncall_path
 from runbooks import links
 
 register = template.Library()

@@ -1,11 +1,11 @@
-"""The exact `runbook_url` annotation of a rule, for templates (alerts.ownership builds it)."""
+"""The exact `runbook_url` annotation of a rule, for templates (built in catalog.ownership)."""
 
 from __future__ import annotations
 
 from django import template
 
+from alerts.catalog.ownership import rule_runbook_url_annotation
 from alerts.models import AlertRule
-from alerts.ownership import rule_runbook_url_annotation
 
 register = template.Library()
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import django_filters
 
-from config.api_docs import catalog_docs
-from fleet.api.base import OwnedModelViewSet
+from api.base import OwnedModelViewSet
+from api.docs import catalog_docs
 from runbooks.api.serializers import RunbookSerializer
 from runbooks.models import Runbook, RunbookQuerySet
 

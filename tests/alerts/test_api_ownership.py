@@ -197,8 +197,8 @@ def test_cache_outage_falls_back_to_the_database(
 
 
 def test_revoked_token_is_refused_at_once_despite_the_token_cache(team: Team) -> None:
-    from alerts.models import ApiToken
-    from alerts.tokens import token_create, token_revoke
+    from tokens.models import ApiToken
+    from tokens.services import token_create, token_revoke
 
     token, raw = token_create(name="router", scope="read")
     client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")

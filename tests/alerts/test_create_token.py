@@ -5,9 +5,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from alerts.models import ApiToken
-from alerts.tokens import token_authenticate, token_hash
 from fleet.models import Team
+from tokens.models import ApiToken
+from tokens.services import token_authenticate, token_hash
 
 
 def test_create_token_prints_the_plain_token_alone_on_the_last_line(team: Team) -> None:

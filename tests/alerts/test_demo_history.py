@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth.models import User
 
-from alerts.demo_history import demo_history_seed
 from alerts.integrations.alertmanager.fingerprint import fingerprint
 from alerts.models import AlertRule, Decision, Engagement, Episode, Feedback, Flag, RuleFlag
-from alerts.weeks import week_of, weeks_back
+from core.weeks import week_of, weeks_back
+from demo.history import demo_history_seed
 from fleet.models import AISystem, Membership, Team
 from runbooks.models import Runbook
 

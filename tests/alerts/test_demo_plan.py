@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.demo_plan import HistoryPlan, RuleData, history_plan, series_labels
 from alerts.integrations.alertmanager.fingerprint import fingerprint
+from demo.plan import HistoryPlan, RuleData, history_plan, series_labels
 
 ZONES = ("America/Los_Angeles", "Europe/Berlin", "Asia/Tokyo", "America/New_York")
 SEVERITIES = ("page", "critical", "warning", "ticket", "info")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alerts.durations import DurationError, duration_format, duration_parse
+from core.durations import DurationError, duration_format, duration_parse
 
 
 @pytest.mark.parametrize(

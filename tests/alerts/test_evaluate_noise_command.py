@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from alerts.models import AlertRule, RuleWeek
-from alerts.weeks import week_of
+from core.weeks import week_of
 from tests.alerts.noise.conftest import WEEK, at, episode
 from tests.support.clock import THIS_WEEK
 

@@ -14,8 +14,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from alerts.catalog.ownership import oncall_path
 from alerts.models import AlertRule, Episode
-from alerts.ownership import oncall_path
 from alerts.selectors import episodes_firing_now, firing_now
 from fleet.models import AISystem, Team
 

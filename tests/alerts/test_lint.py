@@ -11,8 +11,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from alerts.lint import lint_rule_files
-from alerts.lint_output import render
+from alerts.lint.engine import lint_rule_files
+from alerts.lint.output import render
 from alerts.models import AlertRule, Waiver
 from fleet.models import Team
 from runbooks.models import Runbook

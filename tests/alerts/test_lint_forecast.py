@@ -21,8 +21,8 @@ import pytest
 import requests
 from django.core.management import call_command
 
-from alerts.lint import lint_rule_files
-from alerts.lint_forecast import count_fires, step_for
+from alerts.lint.engine import lint_rule_files
+from alerts.lint.forecast import count_fires, step_for
 from tests.conftest import require_service
 
 PORT = 18510

@@ -1,4 +1,4 @@
-"""The lint gate's runbook check and the exact `runbook_url` to paste (alerts.ownership).
+"""The lint gate's runbook check and the exact `runbook_url` to paste (alerts.catalog.ownership).
 
 Prometheus fills `$labels` in annotations with the series' labels only, never the rule's
 static `labels:`; a static label must be written literally in `runbook_url`.
@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
-from alerts.lint import lint_rule_files
+from alerts.catalog.ownership import rule_runbook_url_annotation, runbook_url_annotation
+from alerts.lint.engine import lint_rule_files
 from alerts.models import AlertRule
-from alerts.ownership import rule_runbook_url_annotation, runbook_url_annotation
 from fleet.models import AISystem, Team
 from runbooks.models import Runbook
 

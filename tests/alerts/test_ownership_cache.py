@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.contrib.auth.models import User
 from django.test import Client
 
-from alerts.ownership_cache import ownership_cache_version
+from alerts.catalog.ownership_cache import ownership_cache_version
 from fleet.models import Membership, Team
 
 

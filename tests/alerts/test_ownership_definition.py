@@ -1,4 +1,4 @@
-"""One definition of "who owns this alert" and "owned" (alerts.ownership), used everywhere.
+"""One definition of "who owns this alert" and "owned" (alerts.catalog.ownership), used everywhere.
 
 The overview, the ownership API, the catalog flags and the scorecards must agree, in
 particular on a team without members (owner, but not owned) and on a rule without a team
@@ -14,13 +14,13 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from alerts.catalog.ownership import rule_owner_team
 from alerts.models import AlertRule, Flag
 from alerts.noise.catalog import rule_facts
 from alerts.noise.flags import catalog_flags
-from alerts.ownership import rule_owner_team
 from fleet.models import AISystem, Membership, Team
-from fleet.scorecards import scorecard_for_system
-from fleet.selectors import rules_with_gaps, team_rows
+from fleet_coverage.dashboards.selectors import rules_with_gaps, team_rows
+from fleet_coverage.scorecards.selectors import scorecard_for_system
 from tests.api_helpers import token_client
 
 pytestmark = pytest.mark.django_db

@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from alerts.integrations.alertmanager.backfill import alerts_backfill
-from alerts.lint import lint_rule_files
-from alerts.prometheus import PrometheusError, prometheus_rule_groups
+from alerts.integrations.prometheus.client import PrometheusError, prometheus_rule_groups
+from alerts.lint.engine import lint_rule_files
 from tests.support.tls import https_prometheus
 
 PORT = 19601

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from alerts.lint import lint_rule_files
-from alerts.lint_yaml import LineDict, RuleFileError, rule_file_load
+from alerts.lint.engine import lint_rule_files
+from alerts.lint.yamlfile import LineDict, RuleFileError, rule_file_load
 from ops.services import ShippedRulesError, shipped_rules_parse
 
 BROKEN = "groups:\n  - name: x\n    rules:\n      - alert: [unclosed\n"

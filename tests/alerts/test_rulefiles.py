@@ -8,8 +8,8 @@ import yaml
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
+from alerts.catalog.rulefiles import parse_duration, rules_import
 from alerts.models import AlertRule
-from alerts.rulefiles import parse_duration, rules_import
 from fleet.models import AISystem, Team
 from runbooks.models import Runbook
 from runbooks.services import runbook_save

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from alerts.models import AlertRule
 from alerts.selectors import rule_candidates, rule_resolve, rules_by_alertname
-from alerts.tokens import token_authenticate, token_create, token_revoke
 from fleet.models import AISystem
+from tokens.services import token_authenticate, token_create, token_revoke
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from alerts.models import AlertRule, Episode, RuleFlag, RuleWeek
 from alerts.noise.evaluation import week_evaluate
-from alerts.weeks import current_week, week_shift
+from core.weeks import current_week, week_shift
 from fleet.models import AISystem, Team
 from runbooks.models import Runbook
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from alerts.weeks import current_week, last_complete_week, week_elapsed_share, week_of
+from core.weeks import current_week, last_complete_week, week_elapsed_share, week_of
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")

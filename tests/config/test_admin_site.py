@@ -15,14 +15,15 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts.models import AlertRule, ApiToken, Delivery, Episode, Integration, Waiver
+from alerts.models import AlertRule, Delivery, Episode, Waiver
 from alerts.models.lint import LintCheck
-from alerts.tokens import token_create
 from fleet.models import AISystem, Membership, Team
-from fleet.slo import SLO, ScorecardSnapshot
-from fleet.slo_services import slo_save
+from fleet_coverage.models import SLO, ScorecardSnapshot
+from fleet_coverage.slo.services import slo_save
 from runbooks.models import Runbook
 from runbooks.services import runbook_save
+from tokens.models import ApiToken, Integration
+from tokens.services import token_create
 
 pytestmark = pytest.mark.django_db
 

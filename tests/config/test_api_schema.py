@@ -37,7 +37,7 @@ def api_schema(db: None) -> Iterator[Any]:
         signals.request_finished.connect(close_old_connections)
 
 
-# The ingest webhooks are in the schema (alerts/integrations/openapi.py) but a read or write
+# The ingest webhooks are in the schema (alerts/ingest/openapi.py) but a read or write
 # token can only get their 403 there: tests/alerts/integrations/test_openapi_examples.py posts
 # their documented examples with an ingest token instead.
 schema = schemathesis.from_pytest_fixture("api_schema").exclude(tag="integrations")
@@ -46,7 +46,7 @@ schema = schemathesis.from_pytest_fixture("api_schema").exclude(tag="integration
 @pytest.fixture
 def fuzz_world(team: Team, member: User, make_user: Any) -> dict[str, str]:
     """A small catalog, and a read and a write token (the write one fleet-wide)."""
-    from alerts.tokens import token_create
+    from tokens.services import token_create
 
     staff = make_user("fuzz-staff", staff=True)
     system = AISystem.objects.create(slug="fraud-scorer", name="Fraud", owner_team=team)

@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client, RequestFactory, override_settings
 
+from api.errors import is_api_request
 from config import error_pages
-from config.api_errors import is_api_request
 
 # Layout markers of base.html: the stylesheet, the brand link and the main landmark.
 LAYOUT = ('<link rel="stylesheet" href="/static/steward.css">', 'class="brand"', '<main id="main">')

@@ -6,7 +6,7 @@ import logging
 import pytest
 from django.test import Client
 
-from config.logging import JsonFormatter, RequestIdFilter, request_id_var
+from core.logs import JsonFormatter, RequestIdFilter, request_id_var
 
 
 def _format(record: logging.LogRecord) -> dict[str, object]:

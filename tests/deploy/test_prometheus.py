@@ -16,9 +16,9 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from alerts.durations import duration_parse
 from alerts.models import Delivery, Evaluation
 from alerts.signals import delivery_recorded, evaluation_finished
+from core.durations import duration_parse
 from ops.services import alertname_slug
 from tests.conftest import require_service
 

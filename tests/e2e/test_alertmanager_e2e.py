@@ -29,9 +29,10 @@ from django.test.testcases import LiveServerThread, _StaticFilesHandler
 
 from alerts.integrations.alertmanager.backfill import alerts_backfill
 from alerts.integrations.alertmanager.fingerprint import fingerprint
-from alerts.models import ApiToken, Delivery, Episode
-from alerts.tokens import token_create
+from alerts.models import Delivery, Episode
 from tests.conftest import require_service
+from tokens.models import ApiToken
+from tokens.services import token_create
 
 PROMETHEUS = "/usr/bin/prometheus"
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"

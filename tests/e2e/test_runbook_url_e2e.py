@@ -21,7 +21,7 @@ import yaml
 from django.contrib.auth.models import User
 from django.test import Client
 
-from alerts.lint import lint_rule_files
+from alerts.lint.engine import lint_rule_files
 from alerts.models import AlertRule, Delivery, Episode
 from fleet.models import AISystem, Membership, Team
 from runbooks.models import Runbook

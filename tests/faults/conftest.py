@@ -24,11 +24,11 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from alerts.models import ApiToken
-from alerts.tokens import token_create
-from alerts.weeks import current_week, week_bounds, week_shift
+from core.weeks import current_week, week_bounds, week_shift
 from tests.conftest import require_service
 from tests.support.processes import ROOT, CeleryWorker, RedisServer, wait_for_port
+from tokens.models import ApiToken
+from tokens.services import token_create
 
 GUNICORN_PORT = 18990
 REDIS_PORT = 19101

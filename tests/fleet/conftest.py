@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from fleet.models import AISystem, Team
-from fleet.slo import SLO
-from fleet.slo_services import slo_save
+from fleet_coverage.models import SLO
+from fleet_coverage.slo.services import slo_save
 
 GOOD = 'sum(rate(http_requests_total{job="fraud-scorer",code!~"5.."}[$window]))'
 TOTAL = 'sum(rate(http_requests_total{job="fraud-scorer"}[$window]))'

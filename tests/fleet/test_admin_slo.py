@@ -7,7 +7,7 @@ from django.test import Client
 
 from alerts.models import AlertRule
 from fleet.models import AISystem
-from fleet.slo import SLO
+from fleet_coverage.models import SLO
 from tests.fleet.conftest import GOOD, TOTAL
 
 
@@ -15,7 +15,7 @@ def test_admin_add_page_is_prefilled_from_the_scorecard_link(
     client: Client, make_user: Callable[..., User], system: AISystem
 ) -> None:
     client.force_login(make_user("admin", staff=True, is_superuser=True))
-    response = client.get(f"/admin/fleet/slo/add/?system={system.pk}")
+    response = client.get(f"/admin/coverage/slo/add/?system={system.pk}")
     assert response.status_code == 200
     assert f'<option value="{system.pk}" selected>' in response.content.decode()
 
@@ -25,7 +25,7 @@ def test_saving_in_the_admin_catalogues_the_generated_alerts(
 ) -> None:
     client.force_login(make_user("admin", staff=True, is_superuser=True))
     response = client.post(
-        "/admin/fleet/slo/add/",
+        "/admin/coverage/slo/add/",
         {
             "system": system.pk,
             "name": "Availability",
@@ -49,7 +49,7 @@ def test_admin_rejects_an_sli_in_both_forms(
 ) -> None:
     client.force_login(make_user("admin", staff=True, is_superuser=True))
     response = client.post(
-        "/admin/fleet/slo/add/",
+        "/admin/coverage/slo/add/",
         {
             "system": system.pk,
             "name": "A",

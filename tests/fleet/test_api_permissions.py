@@ -1,5 +1,5 @@
 """The permission matrix: every writable endpoint × every kind of caller × create/update/delete,
-with the exact status code each must get (fleet/api/permissions.py documents the rule)."""
+with the exact status code each must get (api/permissions.py documents the rule)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from alerts.models import AlertRule, Waiver
 from fleet.models import AISystem, Membership, Team
-from fleet.slo import SLO
-from fleet.slo_services import slo_save
+from fleet_coverage.models import SLO
+from fleet_coverage.slo.services import slo_save
 from runbooks.models import Runbook
 from tests.api_helpers import session_client, token_client
 
@@ -43,7 +43,7 @@ ALLOWED: dict[str, dict[str, set[str]]] = {
     "memberships": dict.fromkeys(OPS, {"fleet_write_token", "member_user", "staff_user"}),
     # A waiver lets an alert past the gate: staff or a fleet-wide token only.
     "waivers": dict.fromkeys(OPS, ADMINS),
-    # An SLO belongs to its system's team (fleet/api_slo.py).
+    # An SLO belongs to its system's team (fleet_coverage/slo/api.py).
     "slos": dict.fromkeys(OPS, OWNERS),
 }
 

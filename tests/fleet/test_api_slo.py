@@ -9,10 +9,10 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from alerts.models import AlertRule
-from alerts.tokens import token_create
 from fleet.models import AISystem, Team
-from fleet.slo import SLO
+from fleet_coverage.models import SLO
 from tests.fleet.conftest import GOOD, TOTAL
+from tokens.services import token_create
 
 BODY = {
     "system": "fraud-scorer",

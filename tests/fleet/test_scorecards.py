@@ -9,10 +9,10 @@ from django.test import Client
 from django.utils import timezone
 
 from alerts.models import AlertRule, RuleFlag
-from alerts.weeks import current_week, week_shift
+from core.weeks import current_week, week_shift
 from fleet.models import AISystem, Team
-from fleet.scorecard_services import scorecard_snapshots_write
-from fleet.scorecards import (
+from fleet_coverage.models import SLO, ScorecardSnapshot
+from fleet_coverage.scorecards.selectors import (
     fleet_score,
     scorecard_for_system,
     scorecards_for,
@@ -20,8 +20,8 @@ from fleet.scorecards import (
     systems_in_scope,
     team_scores,
 )
-from fleet.slo import SLO, ScorecardSnapshot
-from fleet.tasks import snapshot_scorecards
+from fleet_coverage.scorecards.services import scorecard_snapshots_write
+from fleet_coverage.tasks import snapshot_scorecards
 from runbooks.models import Runbook
 
 # Scorecards read the clock (current week, noisy streaks, runbook ages, trend weeks): pin it.
@@ -81,14 +81,14 @@ def test_missing_slo(covered: AISystem) -> None:
     card = scorecard_for_system(system=covered)
     assert card.missing_codes == ["slo"]
     assert card.score == 80
-    assert card.missing[0].fix_url.startswith(f"/admin/fleet/slo/add/?system={covered.pk}")
+    assert card.missing[0].fix_url.startswith(f"/admin/coverage/slo/add/?system={covered.pk}")
 
 
 def test_rule_without_owner_and_rule_of_an_empty_team(covered: AISystem) -> None:
     empty = Team.objects.create(slug="ghosts", name="Ghosts")
     AlertRule.objects.filter(alertname="FraudMl").update(owner_team=None)
     AlertRule.objects.filter(alertname="FraudBusiness").update(owner_team=empty)
-    # A rule without a team of its own is its system's team's (alerts.ownership)...
+    # A rule without a team of its own is its system's team's (alerts.catalog.ownership)...
     assert scorecard_for_system(system=covered).missing_codes == ["unowned:FraudBusiness"]
     # ...so it has no owner only when the system has none either.
     AISystem.objects.filter(pk=covered.pk).update(owner_team=None)
@@ -207,7 +207,7 @@ def test_scorecards_page_lists_worst_first_with_bounded_queries(
     assert response.status_code == 200
     assert body.index("Bare 0") < body.index("Fraud scorer")
     assert "/runbooks/new/" not in body
-    assert f"/admin/fleet/slo/add/?system={AISystem.objects.get(slug='bare-0').pk}" in body
+    assert f"/admin/coverage/slo/add/?system={AISystem.objects.get(slug='bare-0').pk}" in body
     assert "<svg" in body and "fraud-ml-slo-rules.yml" in body
 
 
@@ -232,7 +232,7 @@ def test_scorecards_page_needs_login(client: Client, db: None) -> None:
 def test_scorecard_include_renders_for_the_fleet_page(covered: AISystem) -> None:
     from django.template.loader import render_to_string
 
-    from fleet.scorecards import system_scorecard_context
+    from fleet_coverage.scorecards.selectors import system_scorecard_context
 
     SLO.objects.all().delete()
     scorecard_snapshots_write()

@@ -3,13 +3,14 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
+from core.choices import Layer, Severity
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db.models import Count
 
-from alerts.models import AlertRule, Layer, Severity
+from alerts.models import AlertRule
 from fleet.models import AISystem, Membership, Team
-from fleet.selectors import layer_gaps
+from fleet_coverage.dashboards.selectors import layer_gaps
 from runbooks.models import Runbook, RunbookRevision
 
 pytestmark = pytest.mark.django_db

@@ -19,9 +19,9 @@ from alerts.integrations.alertmanager.fingerprint import fingerprint
 from alerts.models import AlertRule, Decision, Engagement, Episode, Feedback, RuleFlag, RuleWeek
 from alerts.review.effect import decision_effects
 from fleet.models import AISystem, Team
-from fleet.scorecards import score_trend, systems_in_scope
-from fleet.slo import SLO, ScorecardSnapshot
-from fleet.slo_rules import rule_file_yaml
+from fleet_coverage.models import SLO, ScorecardSnapshot
+from fleet_coverage.scorecards.selectors import score_trend, systems_in_scope
+from fleet_coverage.slo.rules import rule_file_yaml
 from runbooks.models import Runbook
 
 pytestmark = pytest.mark.django_db(transaction=False)
@@ -105,7 +105,7 @@ def test_a_failing_seed_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(**kwargs: Any) -> int:
         raise RuntimeError("snapshot store down")
 
-    monkeypatch.setattr("fleet.demo.demo_scorecard_history", broken)
+    monkeypatch.setattr("demo.seed.demo_scorecard_history", broken)
     with pytest.raises(RuntimeError):
         _seed(datetime(2026, 11, 25, 14, 30, tzinfo=UTC))
     assert {label: rows for label, rows in _snapshot().items() if rows} == {}

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from fleet.models import AISystem, Team
-from fleet.slo import SLO
+from fleet_coverage.models import SLO
 from tests.fleet.conftest import GOOD, TOTAL
 
 

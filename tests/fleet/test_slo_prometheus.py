@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from fleet.slo import SLO
-from fleet.slo_rules import rule_file_yaml
+from fleet_coverage.models import SLO
+from fleet_coverage.slo.rules import rule_file_yaml
 from tests.conftest import require_service
 
 PORT = 18701

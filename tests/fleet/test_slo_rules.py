@@ -15,8 +15,8 @@ import yaml
 from django.test import override_settings
 
 from fleet.models import Team
-from fleet.slo import SLO
-from fleet.slo_rules import burn_rate, rule_file_yaml, slo_rule_group
+from fleet_coverage.models import SLO
+from fleet_coverage.slo.rules import burn_rate, rule_file_yaml, slo_rule_group
 from tests.conftest import require_service
 
 WORKBOOK_30D = {("page", "1h", "5m"): "14.4", ("page", "6h", "30m"): "6"}
@@ -148,7 +148,7 @@ def test_team_rule_file_holds_the_teams_slos_of_live_systems(
     make_slo: Callable[..., SLO], team: Team
 ) -> None:
     from fleet.models import AISystem
-    from fleet.slo_selectors import slos_for_team
+    from fleet_coverage.slo.selectors import slos_for_team
 
     make_slo()
     retired = AISystem.objects.create(slug="old", name="Old", owner_team=team, lifecycle="retired")

@@ -8,12 +8,12 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import User
 
-from alerts.lint import lint_rule_files
+from alerts.lint.engine import lint_rule_files
 from fleet.models import AISystem, Membership, Team
-from fleet.slo import SLO
-from fleet.slo_rules import rule_file_yaml
-from fleet.slo_selectors import slos_for_team
-from fleet.slo_services import slo_save
+from fleet_coverage.models import SLO
+from fleet_coverage.slo.rules import rule_file_yaml
+from fleet_coverage.slo.selectors import slos_for_team
+from fleet_coverage.slo.services import slo_save
 from runbooks.models import Runbook
 from tests.fleet.conftest import GOOD, TOTAL
 

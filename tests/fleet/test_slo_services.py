@@ -5,8 +5,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from alerts.models import AlertRule
-from fleet.slo import SLO
-from fleet.slo_services import slo_delete, slo_rules_catalogue, slo_save
+from fleet_coverage.models import SLO
+from fleet_coverage.slo.services import slo_delete, slo_rules_catalogue, slo_save
 from runbooks.models import Runbook
 
 

@@ -96,7 +96,7 @@ def test_overview_shows_teams_gaps_and_layer_coverage(client_in: Client, team: T
 
 
 def test_overview_team_row_computes_runbook_coverage(client_in: Client, team: Team) -> None:
-    from fleet.selectors import team_rows
+    from fleet_coverage.dashboards.selectors import team_rows
 
     _fleet(6, team)
     row = next(r for r in team_rows() if r.team == team)
@@ -156,7 +156,7 @@ def test_system_detail_shows_contacts_rules_by_layer_and_missing_layers(
     assert "#fraud-oncall" in body
     assert "Old runbook" in body and "stale" in body
     assert "DriftHigh" in body and "no runbook" in body
-    # DriftHigh has no team of its own: the system's team owns it (alerts.ownership).
+    # DriftHigh has no team of its own: the system's team owns it (alerts.catalog.ownership).
     assert "no owner" not in body
     # The only business rule is retired: the layer counts as uncovered.
     assert "No live alert at all on:" in body

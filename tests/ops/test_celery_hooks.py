@@ -7,7 +7,7 @@ import pytest
 from celery import Celery
 from prometheus_client import REGISTRY
 
-from config.logging import request_id_var
+from core.logs import request_id_var
 from ops.celery_hooks import REQUEST_ID_HEADER, request_id_publish
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
-from config.logging import request_id_var
+from core.logs import request_id_var
 from tests.conftest import require_service
 from tests.support.processes import CeleryWorker, RedisServer
 

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from alerts.durations import duration_parse
 from alerts.models import AlertRule
+from core.durations import duration_parse
 from ops.services import ShippedRulesError, alertname_slug, shipped_rules_parse
 from runbooks.models import Runbook, RunbookRevision
 

@@ -9,7 +9,7 @@ from prometheus_client import REGISTRY
 
 from alerts.models import AlertRule, Delivery, Evaluation, RuleFlag
 from alerts.signals import delivery_recorded, evaluation_finished
-from alerts.weeks import current_week, week_shift
+from core.weeks import current_week, week_shift
 
 
 def sample(name: str, **labels: str) -> float:

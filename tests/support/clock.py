@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from alerts.weeks import week_of, week_shift
+from core.weeks import week_of, week_shift
 
 NOW = datetime(2027, 2, 17, 12, 0, tzinfo=UTC)
 THIS_WEEK = week_of(NOW)

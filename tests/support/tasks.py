@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from config.celery import app
-from config.logging import request_id_var
+from core.logs import request_id_var
 
 logger = logging.getLogger("steward.test_tasks")
 

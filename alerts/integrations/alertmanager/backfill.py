@@ -21,14 +21,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from core.choices import Source
 from django.db.models import Q
 from django.utils import timezone
 from prometheus_api_client import PrometheusConnect
 
-from alerts.ingest import AlertEvent, Batch, delivery_ingest
+from alerts.ingest.services import AlertEvent, Batch, delivery_ingest
 from alerts.integrations.alertmanager.fingerprint import fingerprint
-from alerts.models import Episode, Source
-from alerts.prometheus import prometheus_connect
+from alerts.integrations.prometheus.client import prometheus_connect
+from alerts.models import Episode
 
 QUERY = 'ALERTS{alertstate="firing"}'
 _MAX_STEPS = 10_000

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from alerts.ingest import AlertEvent, Batch
+from core.choices import Layer, Source
+
+from alerts.ingest.services import AlertEvent, Batch
 from alerts.integrations.alertmanager.fingerprint import fingerprint
 from alerts.integrations.evidently.schemas import test_run
 from alerts.integrations.payload import PayloadError
-from alerts.models import Layer, Source
 
 _FIRING = {"FAIL", "ERROR", "WARNING"}
 

@@ -12,15 +12,16 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
+from core.choices import Source
 from django.http import HttpRequest
 from django.utils import timezone
 
-from alerts.ingest import Batch
+from alerts.ingest.services import Batch
 from alerts.integrations.alertmanager.adapter import event
 from alerts.integrations.alertmanager.fingerprint import fingerprint
 from alerts.integrations.grafana.schemas import grafana_webhook
 from alerts.integrations.payload import PayloadError
-from alerts.models import ApiToken, Source
+from tokens.models import ApiToken
 
 
 def adapt(payload: object, *, params: Mapping[str, str]) -> Batch:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from alerts.ingest import AlertEvent, Batch
+from core.choices import Layer, Severity, Source
+
+from alerts.ingest.services import AlertEvent, Batch
 from alerts.integrations.alertmanager.fingerprint import fingerprint
 from alerts.integrations.whylabs.schemas import notification
-from alerts.models import Layer, Severity, Source
 
 _SEVERITY = {1: Severity.CRITICAL, 2: Severity.WARNING, 3: Severity.INFO}
 

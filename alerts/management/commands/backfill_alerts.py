@@ -9,8 +9,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from alerts.durations import DurationError, duration_parse
 from alerts.integrations.alertmanager.backfill import alerts_backfill
+from core.durations import DurationError, duration_parse
 
 
 def duration(text: str) -> timedelta:

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from alerts.noise.evaluation import week_evaluate
 from alerts.noise.locking import EvaluationBusy
 from alerts.selectors import weeks_with_episodes
-from alerts.weeks import current_week, parse_week
+from core.weeks import current_week, parse_week
 
 
 class Command(BaseCommand):

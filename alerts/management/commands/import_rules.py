@@ -1,4 +1,4 @@
-"""Import Prometheus rule files into the catalog (see alerts/rulefiles.py for the mapping)."""
+"""Import Prometheus rule files into the catalog (mapping: alerts/catalog/rulefiles.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from alerts.lint_yaml import RuleFileError, rule_file_load
-from alerts.rulefiles import ImportReport, rules_import
+from alerts.catalog.rulefiles import ImportReport, rules_import
+from alerts.lint.yamlfile import RuleFileError, rule_file_load
 
 
 def report_write(command: BaseCommand, report: ImportReport) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from alerts.lint import lint_rule_files
-from alerts.lint_output import FORMATS, render
+from alerts.lint.engine import lint_rule_files
+from alerts.lint.output import FORMATS, render
 
 
 class Command(BaseCommand):

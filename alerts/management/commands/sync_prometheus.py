@@ -7,9 +7,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from alerts.catalog.rulefiles import rules_import
+from alerts.integrations.prometheus.client import PrometheusError, prometheus_rule_groups
 from alerts.management.commands.import_rules import report_write
-from alerts.prometheus import PrometheusError, prometheus_rule_groups
-from alerts.rulefiles import rules_import
 
 
 class Command(BaseCommand):

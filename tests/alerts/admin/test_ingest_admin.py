@@ -7,8 +7,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from alerts.admin import ingest as token_admin
-from alerts.models import ApiToken, Delivery
-from alerts.tokens import token_authenticate, token_create
+from alerts.models import Delivery
+from tokens.models import ApiToken
+from tokens.services import token_authenticate, token_create
 
 
 def _admin(make_user: Callable[..., User], client: Client) -> Client:
@@ -22,14 +23,14 @@ def test_admin_create_shows_the_plain_token_once_and_never_the_hash(
 ) -> None:
     client = _admin(make_user, client)
     response = client.post(
-        "/admin/alerts/apitoken/add/", {"name": "grafana", "scope": "ingest"}, follow=True
+        "/admin/tokens/apitoken/add/", {"name": "grafana", "scope": "ingest"}, follow=True
     )
     assert response.status_code == 200
     token = ApiToken.objects.get()
     shown = [str(m) for m in response.context["messages"]]
     raw = next(m for m in shown if "only this once" in m).rsplit(" ", 1)[-1]
     assert token_authenticate(raw) == token
-    page = client.get(f"/admin/alerts/apitoken/{token.pk}/change/").content.decode()
+    page = client.get(f"/admin/tokens/apitoken/{token.pk}/change/").content.decode()
     assert token.token_hash not in page
     assert raw not in page
 
@@ -38,7 +39,7 @@ def test_admin_revoke_action(make_user: Callable[..., User], client: Client) -> 
     client = _admin(make_user, client)
     token, raw = token_create(name="old", scope="ingest")
     client.post(
-        "/admin/alerts/apitoken/",
+        "/admin/tokens/apitoken/",
         {"action": "revoke", "_selected_action": [token.pk]},
     )
     token.refresh_from_db()
@@ -57,7 +58,7 @@ def test_admin_lists_are_read_only_and_filterable(
     assert b"prometheus" in response.content
     assert client.get("/admin/alerts/delivery/add/").status_code == 403
     assert client.get("/admin/alerts/episode/").status_code == 200
-    assert client.get("/admin/alerts/integration/").status_code == 200
+    assert client.get("/admin/tokens/integration/").status_code == 200
 
 
 def test_token_revoked_in_the_admin_is_refused_at_once_on_the_cached_endpoint(
@@ -69,7 +70,7 @@ def test_token_revoked_in_the_admin_is_refused_at_once_on_the_cached_endpoint(
     router = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert router.get("/api/v1/ownership/?alertname=Any").status_code == 200  # now cached
     admin_client.post(
-        "/admin/alerts/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}
+        "/admin/tokens/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}
     )
     assert router.get("/api/v1/ownership/?alertname=Any").status_code == 401
 
@@ -86,7 +87,7 @@ def test_admin_creates_tokens_through_the_token_service(
 
     monkeypatch.setattr(token_admin, "token_create", spy)
     _admin(make_user, client).post(
-        "/admin/alerts/apitoken/add/", {"name": "grafana", "scope": "ingest"}
+        "/admin/tokens/apitoken/add/", {"name": "grafana", "scope": "ingest"}
     )
     assert created == ["grafana"]
     assert ApiToken.objects.get().created_by is not None

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from alerts.models import ApiToken
-from alerts.tokens import token_create
+from tokens.models import ApiToken
+from tokens.services import token_create
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 

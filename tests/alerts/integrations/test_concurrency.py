@@ -10,9 +10,10 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from alerts.models import ApiToken, Delivery, Episode
-from alerts.tokens import token_create
+from alerts.models import Delivery, Episode
 from tests.alerts.integrations.conftest import capture
+from tokens.models import ApiToken
+from tokens.services import token_create
 
 
 @pytest.mark.services

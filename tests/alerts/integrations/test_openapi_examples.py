@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from alerts.integrations.openapi import example
+from alerts.ingest.openapi import example
 from alerts.integrations.registry import SOURCES
 from alerts.models import Delivery
 from tests.alerts.integrations.conftest import FIXTURES, capture
@@ -52,7 +52,7 @@ def test_each_source_is_described_and_its_example_is_accepted(source: str, post:
 
 
 def test_a_read_token_gets_the_documented_403(client: Client, db: None) -> None:
-    from alerts.tokens import token_create
+    from tokens.services import token_create
 
     _, raw = token_create(name="reader", scope="read")
     response = client.post(

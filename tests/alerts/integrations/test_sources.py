@@ -12,10 +12,11 @@ import pytest
 
 from alerts.integrations.alertmanager.fingerprint import fingerprint
 from alerts.integrations.grafana.adapter import signature
-from alerts.models import AlertRule, ApiToken, Delivery, Episode, Integration
-from alerts.tokens import token_create
+from alerts.models import AlertRule, Delivery, Episode
 from fleet.models import AISystem
 from tests.alerts.integrations.conftest import FIXTURES
+from tokens.models import ApiToken, Integration
+from tokens.services import token_create
 
 Post = Callable[..., Any]
 

@@ -13,10 +13,11 @@ import pytest
 from django.db import DataError, OperationalError
 from django.test import Client, override_settings
 
-from alerts.models import ApiToken, Delivery, Episode
+from alerts.models import Delivery, Episode
 from alerts.signals import delivery_recorded
-from alerts.tokens import token_create, token_revoke
 from tests.alerts.integrations.conftest import capture
+from tokens.models import ApiToken
+from tokens.services import token_create, token_revoke
 
 Post = Callable[..., Any]
 URL = "/api/v1/integrations/alertmanager/"
@@ -156,7 +157,7 @@ def test_database_unavailable_is_503_not_429(post: Post) -> None:
     delivery_recorded.connect(listener)
     try:
         with mock.patch(
-            "alerts.ingest.rule_candidates", side_effect=OperationalError("server closed")
+            "alerts.ingest.services.rule_candidates", side_effect=OperationalError("server closed")
         ):
             response = post("alertmanager", capture()[0])
     finally:
@@ -169,9 +170,7 @@ def test_database_unavailable_is_503_not_429(post: Post) -> None:
 
 
 def test_database_down_at_token_lookup_is_503(post: Post) -> None:
-    with mock.patch(
-        "alerts.integrations.views.token_authenticate", side_effect=OperationalError("down")
-    ):
+    with mock.patch("alerts.ingest.views.token_authenticate", side_effect=OperationalError("down")):
         assert post("alertmanager", capture()[0]).status_code == 503
 
 
@@ -198,7 +197,9 @@ def test_overlong_alertname_is_422_on_every_database(post: Post) -> None:
 
 
 def test_value_the_database_cannot_hold_is_422_not_retried(post: Post) -> None:
-    with mock.patch("alerts.ingest.episodes_upsert", side_effect=DataError("value too long")):
+    with mock.patch(
+        "alerts.ingest.services.episodes_upsert", side_effect=DataError("value too long")
+    ):
         _rejected(post, capture()[0], 422, "value too long")
 
 

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from alerts.models import AlertRule, Decision
-from alerts.weeks import week_shift
+from core.weeks import week_shift
 from fleet.models import Membership, Team
 from runbooks.models import Runbook
 from tests.alerts.review.conftest import WEEK, flag, stats

@@ -15,7 +15,7 @@ from django.test import override_settings
 from alerts.models import AlertRule, Evaluation
 from alerts.review.chat import agenda_post_all
 from alerts.signals import evaluation_finished
-from alerts.weeks import week_shift
+from core.weeks import week_shift
 from fleet.models import Team
 from tests.alerts.review.conftest import flag
 

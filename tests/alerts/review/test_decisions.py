@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from alerts.models import AlertRule, Decision, Review
 from alerts.review.services import can_decide, decision_record
-from alerts.weeks import week_shift
+from core.weeks import week_shift
 from fleet.models import Membership, Team
 from tests.alerts.review.conftest import flag
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from alerts.models import AlertRule, Decision
 from alerts.review.effect import decision_effects
-from alerts.weeks import week_of, week_shift
+from core.weeks import week_of, week_shift
 from tests.alerts.review.conftest import stats
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from alerts.models import AlertRule, Decision, Review
 from alerts.review.exports import md_escape
-from alerts.weeks import week_shift
+from core.weeks import week_shift
 from fleet.models import Team
 from tests.alerts.review.conftest import flag
 

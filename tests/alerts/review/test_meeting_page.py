@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from alerts.models import AlertRule, Decision, RuleFlag
 from alerts.review.numbers import header_numbers
-from alerts.weeks import week_shift
+from core.weeks import week_shift
 from fleet.models import Membership, Team
 from tests.alerts.review.conftest import flag, stats
 

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from alerts.models import AlertRule, Decision
 from alerts.review.scoring import shortfall_score
 from alerts.review.selectors import agenda_items
-from alerts.weeks import week_shift
+from core.weeks import week_shift
 from fleet.models import Team
 from tests.alerts.review.conftest import flag, stats
 

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from alerts.models import AlertRule, RuleFlag, RuleWeek
 from alerts.review.numbers import header_numbers
-from alerts.weeks import week_shift
+from core.weeks import week_shift
 from fleet.models import Team
 from tests.alerts.review.conftest import flag, stats
 

@@ -1,0 +1,261 @@
+"""Map Prometheus alert rules into the catalog.
+
+One mapping serves two shapes of the same data:
+
+- rule files (`groups[].rules[]` with `alert`, `expr`, `for`, `labels`, `annotations`), read by
+  `manage.py import_rules`;
+- Prometheus's `/api/v1/rules` JSON (`groups[].rules[]` with `type`, `name`, `query`,
+  `duration` in seconds), read by `manage.py sync_prometheus`.
+
+The import never clears what the source does not say: an unknown team leaves the owner that an
+admin may have set, a rule without `runbook_url` keeps its runbook. Re-importing the same source
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from core.choices import Layer, Severity, Source
+from django.conf import settings
+from django.db import transaction
+
+from alerts.catalog.ownership import runbook_url_annotation
+from alerts.models import AlertRule, matchers_key
+from core.durations import duration_parse
+from fleet.models import AISystem, Team
+from runbooks.models import Runbook
+
+# Labels that name an AI system; they become equality matchers so that one alertname can serve
+# several systems.
+SYSTEM_LABELS = ("model", "system")
+
+ALERTNAME_MAX = AlertRule._meta.get_field("alertname").max_length or 200
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_RUNBOOK_PATH = re.compile(r"^/runbooks/(?:(?P<for>for)/)?(?P<name>[^/]+)/?$")
+
+
+@dataclass
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    # (where, message): a rule or a field of a rule that could not be mapped.
+    unmapped: list[tuple[str, str]] = field(default_factory=list)
+    recording_skipped: int = 0
+    # (where, annotation): the exact runbook_url to paste for each imported rule.
+    runbook_urls: list[tuple[str, str]] = field(default_factory=list)
+
+    def merge(self, other: ImportReport) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.unmapped += other.unmapped
+        self.recording_skipped += other.recording_skipped
+        self.runbook_urls += other.runbook_urls
+
+
+def parse_duration(value: object) -> timedelta | None:
+    """A rule's `for`: a Prometheus duration in a file ("5m"), seconds as a number from the
+    rules API, or None when absent or zero. Raises DurationError (a ValueError) otherwise."""
+    if value in (None, "", 0):
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=float(value))
+    return duration_parse(str(value))
+
+
+class _Lookups:
+    """Teams, systems and runbooks loaded once per import, not once per rule."""
+
+    def __init__(self) -> None:
+        self.teams = {t.slug: t for t in Team.objects.all()}
+        self.systems = {s.slug: s for s in AISystem.objects.all()}
+        self.runbooks = {r.slug: r for r in Runbook.objects.all()}
+        # alertname → a runbook some rule of that name already links (for /runbooks/for/…).
+        self.runbook_by_alertname = {
+            name: self.runbooks[slug]
+            for name, slug in AlertRule.objects.filter(runbook__isnull=False)
+            .order_by("pk")
+            .values_list("alertname", "runbook__slug")
+            if slug in self.runbooks
+        }
+
+
+def _runbook_for(url: str, alertname: str, rule: AlertRule | None, lookups: _Lookups) -> Any:
+    """The Steward runbook a runbook_url points at, or an error message."""
+    base = urlsplit(settings.STEWARD_BASE_URL)
+    parts = urlsplit(url)
+    if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
+        return f"runbook_url {url} is not on Steward ({settings.STEWARD_BASE_URL})"
+    prefix = base.path.rstrip("/")
+    if not parts.path.startswith(prefix + "/"):
+        return f"runbook_url {url} is not on Steward ({settings.STEWARD_BASE_URL})"
+    path = parts.path[len(prefix) :]
+    match = _RUNBOOK_PATH.match(path)
+    if match is None:
+        return f"runbook_url {url} is not a /runbooks/<slug>/ or /runbooks/for/<alert>/ link"
+    if match["for"]:
+        # The on-call entry point resolves the runbook through the rule itself: keep the one
+        # linked, else the one a rule of the same name links, else one named after the alert.
+        if rule is not None and rule.runbook is not None:
+            return rule.runbook
+        kebab = _CAMEL_BOUNDARY.sub("-", alertname).replace("_", "-").lower()
+        found = (
+            lookups.runbook_by_alertname.get(alertname)
+            or lookups.runbooks.get(kebab)
+            or lookups.runbooks.get(alertname.lower())
+        )
+        return found or f"runbook_url {url}: no runbook is linked to {alertname} yet"
+    found = lookups.runbooks.get(match["name"])
+    return found or f"runbook_url {url}: there is no runbook {match['name']!r}"
+
+
+def _normalise(raw: Mapping[str, Any]) -> dict[str, Any] | None:
+    """One rule in either shape; None for recording rules."""
+    if raw.get("type") == "recording" or "record" in raw:
+        return None
+    return {
+        "alertname": raw.get("alert") or raw.get("name"),
+        "expr": raw.get("expr", raw.get("query", "")),
+        "for": raw.get("for", raw.get("duration")),
+        "labels": raw.get("labels") or {},
+        "annotations": raw.get("annotations") or {},
+    }
+
+
+def _shape_problem(data: dict[str, Any]) -> str | None:
+    """Why a rule cannot be imported at all, or None."""
+    name = data["alertname"]
+    if not isinstance(name, str) or not name:
+        return "no alert name"
+    if len(name) > ALERTNAME_MAX:
+        return f"alert name longer than {ALERTNAME_MAX} characters"
+    for part in ("labels", "annotations"):
+        if not isinstance(data[part], Mapping):
+            return f"{part} must be a mapping of names to values"
+    return None
+
+
+def _map_rule(
+    rule_data: dict[str, Any], where: str, lookups: _Lookups, report: ImportReport
+) -> dict[str, Any]:
+    """The catalog fields for one rule; problems go to the report."""
+    name = rule_data["alertname"]
+    labels = {str(k): str(v) for k, v in dict(rule_data["labels"]).items()}
+    annotations = {str(k): str(v) for k, v in dict(rule_data["annotations"]).items()}
+    matchers = {k: labels[k] for k in SYSTEM_LABELS if k in labels}
+    where = f"{where}: {name}" + (f"{{{matchers_key(matchers)}}}" if matchers else "")
+    fields: dict[str, Any] = {
+        "expression": str(rule_data["expr"] or ""),
+        "labels": labels,
+        "summary": annotations.get("summary", "")[:500],
+        "source": Source.PROMETHEUS,
+        "catalogued": True,
+    }
+    try:
+        fields["for_duration"] = parse_duration(rule_data["for"])
+    except ValueError as exc:
+        report.unmapped.append((where, f"for: {exc}"))
+    team = labels.get("team")
+    if team is None:
+        report.unmapped.append((where, "no team label: the rule stays without owner"))
+    elif team in lookups.teams:
+        fields["owner_team"] = lookups.teams[team]
+    else:
+        report.unmapped.append((where, f"team {team!r} is not a Steward team"))
+    for label, choices in (("severity", Severity), ("layer", Layer)):
+        value = labels.get(label)
+        if value in choices.values:
+            fields[label] = value
+        elif value is None:
+            report.unmapped.append((where, f"no {label} label"))
+        else:
+            allowed = ", ".join(choices.values)
+            report.unmapped.append((where, f"{label} {value!r} is not one of {allowed}"))
+    system_slug = next(iter(matchers.values()), None)
+    if system_slug is not None:
+        if system_slug in lookups.systems:
+            fields["system"] = lookups.systems[system_slug]
+        else:
+            report.unmapped.append((where, f"system {system_slug!r} is not in the fleet"))
+    fields["_where"] = where
+    fields["_matchers"] = matchers
+    fields["_runbook_url"] = annotations.get("runbook_url", "")
+    return fields
+
+
+def _store(name: str, fields: dict[str, Any], lookups: _Lookups, report: ImportReport) -> None:
+    where = fields.pop("_where")
+    matchers = fields.pop("_matchers")
+    runbook_url = fields.pop("_runbook_url")
+    report.runbook_urls.append((where, runbook_url_annotation(name, matchers)))
+    rule = (
+        AlertRule.objects.select_related("runbook")
+        .filter(alertname=name, matchers_key=matchers_key(matchers))
+        .first()
+    )
+    if runbook_url:
+        found = _runbook_for(runbook_url, name, rule, lookups)
+        if isinstance(found, Runbook):
+            fields["runbook"] = found
+        else:
+            report.unmapped.append((where, found))
+    if rule is None:
+        AlertRule.objects.create(alertname=name, matchers=matchers, **fields)
+        report.created.append(where)
+        return
+    changed = [k for k, v in fields.items() if getattr(rule, k) != v]
+    if not changed:
+        report.unchanged.append(where)
+        return
+    for key in changed:
+        setattr(rule, key, fields[key])
+    rule.save(update_fields=[*changed, "updated_at"])
+    report.updated.append(where)
+
+
+@transaction.atomic
+def rules_import(*, groups: Iterable[Any], origin: str) -> ImportReport:
+    """Create or update catalog rules from Prometheus rule groups.
+
+    1. Normalise each rule (file or API shape); recording rules are counted and skipped.
+    2. Map labels and annotations to catalog fields, reporting what cannot be mapped.
+    3. Create the rule, or update only the fields that differ (re-import changes nothing).
+    """
+    report = ImportReport()
+    lookups = _Lookups()
+    seen: set[tuple[str, str]] = set()
+    for g_index, group in enumerate(groups):
+        if not isinstance(group, Mapping) or not isinstance(group.get("rules"), list):
+            report.unmapped.append((f"{origin}: group {g_index + 1}", "a group needs a rules list"))
+            continue
+        group_name = group.get("name") or f"group {g_index + 1}"
+        for r_index, raw in enumerate(group["rules"]):
+            where = f"{origin}: {group_name}"
+            if not isinstance(raw, Mapping):
+                report.unmapped.append((f"{where} rule {r_index + 1}", "a rule must be a mapping"))
+                continue
+            data = _normalise(raw)
+            if data is None:
+                report.recording_skipped += 1
+                continue
+            problem = _shape_problem(data)
+            if problem:
+                report.unmapped.append((f"{where} rule {r_index + 1}", problem))
+                continue
+            fields = _map_rule(data, where, lookups, report)
+            key = (data["alertname"], matchers_key(fields["_matchers"]))
+            if key in seen:
+                report.unmapped.append(
+                    (fields["_where"], "defined twice with the same matchers; first one kept")
+                )
+                continue
+            seen.add(key)
+            _store(data["alertname"], fields, lookups, report)
+    return report

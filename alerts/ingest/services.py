@@ -1,0 +1,403 @@
+"""The ingest core: one delivery in, episodes opened, updated or closed, in ONE transaction.
+
+Every source (Alertmanager, Grafana, Datadog, WhyLabs, Evidently, generic JSON) normalises its
+payload into `AlertEvent`s; `delivery_ingest` stores them with a constant number of set-based
+statements, whatever the number of alerts:
+
+1. one SELECT of the rules for the alertnames (`rule_candidates`), plus one INSERT … ON
+   CONFLICT DO NOTHING and one SELECT only when an alertname has no matching rule (the rule is
+   created uncatalogued and unowned);
+2. one SELECT of the AI systems named by `system`/`model` labels (only when there are some);
+3. one SELECT of the episodes that already exist for the (fingerprint, starts_at) pairs, to
+   count what the delivery did (the upsert below is what keeps the data right, also when two
+   identical deliveries race);
+4. one INSERT of the delivery row (raw body, counts);
+5. one INSERT … ON CONFLICT (fingerprint, starts_at) DO UPDATE of all episodes;
+6. one UPDATE of `last_fired_at` per rule whose latest firing moved (usually none or one).
+
+Rules of behaviour (README "Alertmanager"):
+- a re-sent notification only bumps `notification_count` and `last_notified_at`;
+- `ends_at` only ever moves from null to a time: a firing that arrives after its resolve (same
+  fingerprint and startsAt) never reopens the episode, and of two different resolve times the
+  EARLIEST is kept (the first moment the sender saw the alert resolved);
+- a resolve that arrives first creates the episode already closed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from core.choices import Severity
+from django.db import connection, transaction
+from django.utils import timezone
+
+from alerts.ingest.upsert import chunks, episodes_upsert
+from alerts.integrations.payload import PayloadError
+from alerts.models import AlertRule, Delivery, Episode
+from alerts.selectors import rule_candidates, rule_resolve
+from alerts.signals import episodes_changed
+from core.weeks import week_of
+from fleet.models import AISystem
+from tokens.models import ApiToken
+
+_GENERATOR_URL_MAX = 2000
+_SYSTEM_TABLE = AISystem._meta.db_table
+_EPISODE_TABLE = Episode._meta.db_table
+_RULE_TABLE = AlertRule._meta.db_table
+_FIRED_FIELD = AlertRule._meta.get_field("last_fired_at")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    """One alert instance as a source reported it, normalised."""
+
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    fingerprint: str
+    starts_at: datetime
+    ends_at: datetime | None  # None while firing
+    generator_url: str = ""
+    # True when the source does not know when the alert started (Datadog, generic without
+    # startsAt): a firing joins the open episode of the fingerprint if there is one, a resolve
+    # closes it (and is ignored when nothing is open).
+    attach_to_open: bool = False
+
+    @property
+    def alertname(self) -> str:
+        return self.labels.get("alertname", "")
+
+
+@dataclass(slots=True)
+class Batch:
+    """A normalised delivery."""
+
+    source: str
+    alerts: list[AlertEvent]
+    truncated: int = 0
+    group_key: str = ""
+    # Layer given to rules created uncatalogued from this batch (`ml` for drift monitors).
+    layer: str = ""
+
+
+@dataclass(slots=True)
+class IngestResult:
+    delivery: Delivery
+    alerts: int = 0
+    opened: int = 0
+    updated: int = 0
+    closed: int = 0
+    duplicates: int = 0
+    weeks: set[str] = field(default_factory=set)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "status": "ok",
+            "delivery": self.delivery.pk,
+            "alerts": self.alerts,
+            "opened": self.opened,
+            "updated": self.updated,
+            "closed": self.closed,
+            "duplicates": self.duplicates,
+            "truncated": self.delivery.truncated_alerts,
+        }
+
+
+def delivery_ingest(
+    *,
+    batch: Batch,
+    body: str,
+    content_type: str = "",
+    token: ApiToken | None = None,
+) -> IngestResult:
+    """Store the delivery and its episodes atomically; see the module docstring."""
+    _check_fits(batch.alerts)
+    now = timezone.now()
+    with transaction.atomic():
+        events = _attach_to_open(batch.alerts)
+        events = _merge_duplicates(events)
+        rules = _rules_for(events, batch)
+        systems = _systems_for(events)
+        existing = _existing(events)
+        result = _classify(events, existing)
+        delivery = Delivery.objects.create(
+            source=batch.source,
+            integration_id=token.integration_id if token is not None else None,
+            token=token,
+            received_at=now,
+            body=body,
+            content_type=content_type[:200],
+            outcome=Delivery.Outcome.ACCEPTED,
+            group_key=batch.group_key[:1000],
+            alerts_count=len(batch.alerts),
+            opened_count=result.opened,
+            updated_count=result.updated,
+            closed_count=result.closed,
+            duplicate_count=result.duplicates,
+            truncated_alerts=batch.truncated,
+        )
+        result.delivery = delivery
+        result.alerts = len(batch.alerts)
+        rows = [
+            _row(event, rules[event.fingerprint, event.starts_at], systems, batch, delivery, now)
+            for event in events
+        ]
+        episodes_upsert(rows)
+        _touch_rules(events, rules)
+        if result.weeks:
+            weeks = sorted(result.weeks)
+            # robust: the delivery is committed by then; derived work that fails (a receiver
+            # raising) is logged and must never turn the answer into a 5xx.
+            transaction.on_commit(
+                lambda: episodes_changed.send(sender=Episode, weeks=weeks), robust=True
+            )
+    return result
+
+
+def delivery_reject(
+    *,
+    source: str,
+    body: str,
+    error: str,
+    content_type: str = "",
+    token: ApiToken | None = None,
+) -> Delivery:
+    """Log a delivery that can never succeed, in its own transaction, with no episode."""
+    with transaction.atomic():
+        return Delivery.objects.create(
+            source=source,
+            integration_id=token.integration_id if token is not None else None,
+            token=token,
+            body=body,
+            content_type=content_type[:200],
+            outcome=Delivery.Outcome.REJECTED,
+            error=error,
+        )
+
+
+def _check_fits(events: Iterable[AlertEvent]) -> None:
+    """Refuse what the catalog cannot hold (SQLite would not enforce the column length)."""
+    limit = AlertRule._meta.get_field("alertname").max_length or 200
+    for event in events:
+        if len(event.alertname) > limit:
+            raise PayloadError(f"alertname is longer than {limit} characters: {event.alertname!r}")
+
+
+def _attach_to_open(events: Sequence[AlertEvent]) -> list[AlertEvent]:
+    """Give events of sources without a start time the start of the fingerprint's open episode."""
+    loose = {event.fingerprint for event in events if event.attach_to_open}
+    if not loose:
+        return list(events)
+    open_starts: dict[str, datetime] = {}
+    for fp, starts_at in (
+        Episode.objects.filter(fingerprint__in=loose, ends_at__isnull=True)
+        .order_by("starts_at")
+        .values_list("fingerprint", "starts_at")
+    ):
+        open_starts[fp] = starts_at  # the latest open episode wins
+    attached: list[AlertEvent] = []
+    for event in events:
+        if not event.attach_to_open:
+            attached.append(event)
+            continue
+        start = open_starts.get(event.fingerprint)
+        if start is None:
+            if event.ends_at is None:
+                attached.append(event)
+            # A resolve for nothing open: there is no start to give it; ignore it.
+            continue
+        ends_at = None if event.ends_at is None else max(event.ends_at, start)
+        attached.append(dataclasses.replace(event, starts_at=start, ends_at=ends_at))
+    return attached
+
+
+def _merge_duplicates(events: Iterable[AlertEvent]) -> list[AlertEvent]:
+    """One event per (fingerprint, starts_at), sorted so that concurrent upserts lock rows in
+    the same order (no deadlock), keeping the earliest resolve time."""
+    merged: dict[tuple[str, datetime], AlertEvent] = {}
+    for event in events:
+        key = (event.fingerprint, event.starts_at)
+        previous = merged.get(key)
+        if previous is not None:
+            event = dataclasses.replace(
+                event, ends_at=_earliest_end(previous.ends_at, event.ends_at)
+            )
+        merged[key] = event
+    return [merged[key] for key in sorted(merged)]
+
+
+def _earliest_end(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)
+
+
+def _rules_for(events: Sequence[AlertEvent], batch: Batch) -> dict[tuple[str, datetime], AlertRule]:
+    """The catalog rule of every event; unknown alerts get an uncatalogued catch-all rule."""
+    candidates = rule_candidates(event.alertname for event in events)
+    resolved: dict[tuple[str, datetime], AlertRule] = {}
+    missing: dict[str, AlertEvent] = {}
+    for event in events:
+        rule = rule_resolve(candidates.get(event.alertname, ()), event.labels)
+        if rule is None:
+            missing.setdefault(event.alertname, event)
+        else:
+            resolved[event.fingerprint, event.starts_at] = rule
+    if missing:
+        created = _rules_create_uncatalogued(missing.values(), batch)
+        for event in events:
+            if (event.fingerprint, event.starts_at) not in resolved:
+                resolved[event.fingerprint, event.starts_at] = created[event.alertname]
+    return resolved
+
+
+def _rules_create_uncatalogued(events: Iterable[AlertEvent], batch: Batch) -> dict[str, AlertRule]:
+    new_rules = []
+    for event in events:
+        severity = event.labels.get("severity", "")
+        new_rules.append(
+            AlertRule(
+                alertname=event.alertname,
+                matchers={},
+                matchers_key="",
+                catalogued=False,
+                source=batch.source,
+                layer=batch.layer,
+                severity=severity if severity in Severity.values else "",
+                summary=event.annotations.get("summary", "")[:500],
+            )
+        )
+    # Two deliveries may discover the same alertname at once: the loser's insert is a no-op
+    # and both read the winner's row.
+    AlertRule.objects.bulk_create(new_rules, ignore_conflicts=True)
+    names = [rule.alertname for rule in new_rules]
+    return {
+        rule.alertname: rule
+        for rule in AlertRule.objects.filter(alertname__in=names, matchers_key="")
+    }
+
+
+def _system_slug(labels: dict[str, str]) -> str:
+    return labels.get("system") or labels.get("model") or ""
+
+
+def _systems_for(events: Sequence[AlertEvent]) -> dict[str, int]:
+    slugs = sorted({_system_slug(event.labels) for event in events} - {""})
+    if not slugs:
+        return {}
+    # Raw SQL: this runs on every delivery, and slugs and ids need no conversion.
+    found: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        for chunk in chunks(slugs):
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(f"SELECT slug, id FROM {_SYSTEM_TABLE} WHERE slug IN ({marks})", chunk)  # noqa: S608
+            found.update(cursor.fetchall())
+    return found
+
+
+def _existing(events: Sequence[AlertEvent]) -> dict[tuple[str, datetime], datetime | None]:
+    """ends_at of the episodes that already exist for these events, by (fingerprint, start).
+
+    A raw SELECT through `Episode.objects.raw` (which still converts the datetimes the way
+    each database needs) instead of a compiled queryset: it runs on every delivery."""
+    starts_field = Episode._meta.get_field("starts_at")
+    found: dict[tuple[str, datetime], datetime | None] = {}
+    for chunk in chunks(events):
+        fingerprints = sorted({event.fingerprint for event in chunk})
+        starts = sorted({event.starts_at for event in chunk})
+        sql = (
+            f"SELECT id, fingerprint, starts_at, ends_at FROM {_EPISODE_TABLE} "  # noqa: S608
+            f"WHERE fingerprint IN ({', '.join(['%s'] * len(fingerprints))}) "
+            f"AND starts_at IN ({', '.join(['%s'] * len(starts))})"
+        )
+        params = [*fingerprints, *(starts_field.get_db_prep_value(s, connection) for s in starts)]
+        for episode in Episode.objects.raw(sql, params):
+            found[episode.fingerprint, episode.starts_at] = episode.ends_at
+    return found
+
+
+def _classify(
+    events: Sequence[AlertEvent], existing: dict[tuple[str, datetime], datetime | None]
+) -> IngestResult:
+    """Count what the delivery does, and which ISO weeks it changes.
+
+    `opened`: episodes created (a resolve that arrives first opens and closes one, so it counts
+    in `opened` and `closed`); `closed`: episodes that got their end; `updated`: closed episodes
+    whose end moved earlier; `duplicates`: re-sends that changed nothing but the counters.
+    Under a race between identical deliveries both may report `opened`; the stored data is
+    still one episode, which the upsert guarantees."""
+    result = IngestResult(delivery=Delivery())
+    for event in events:
+        key = (event.fingerprint, event.starts_at)
+        if key not in existing:
+            result.opened += 1
+            result.weeks.add(week_of(event.starts_at))
+            if event.ends_at is not None:
+                result.closed += 1
+                result.weeks.add(week_of(event.ends_at))
+            continue
+        ends_at = existing[key]
+        if ends_at is None and event.ends_at is not None:
+            result.closed += 1
+            result.weeks.update((week_of(event.starts_at), week_of(event.ends_at)))
+        elif ends_at is not None and event.ends_at is not None and event.ends_at < ends_at:
+            result.updated += 1  # an earlier resolve time replaces a later one
+            result.weeks.update((week_of(event.starts_at), week_of(event.ends_at)))
+        else:
+            result.duplicates += 1
+    return result
+
+
+def _row(
+    event: AlertEvent,
+    rule: AlertRule,
+    systems: dict[str, int],
+    batch: Batch,
+    delivery: Delivery,
+    now: datetime,
+) -> dict[str, object]:
+    return {
+        "rule_id": rule.pk,
+        "fingerprint": event.fingerprint,
+        "labels": event.labels,
+        "annotations": event.annotations,
+        "starts_at": event.starts_at,
+        "ends_at": event.ends_at,
+        "source": batch.source,
+        "system_id": systems.get(_system_slug(event.labels), rule.system_id),
+        "generator_url": event.generator_url[:_GENERATOR_URL_MAX],
+        "first_delivery_id": delivery.pk,
+        "last_notified_at": now,
+        "notification_count": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _touch_rules(
+    events: Sequence[AlertEvent], rules: dict[tuple[str, datetime], AlertRule]
+) -> None:
+    """Move each rule's last_fired_at to its latest start, never backwards."""
+    latest: dict[int, tuple[AlertRule, datetime]] = {}
+    for event in events:
+        rule = rules[event.fingerprint, event.starts_at]
+        known = latest.get(rule.pk)
+        if known is None or event.starts_at > known[1]:
+            latest[rule.pk] = (rule, event.starts_at)
+    # In primary-key order, so that concurrent deliveries lock rules in the same order.
+    for _pk, (rule, starts_at) in sorted(latest.items()):
+        if rule.last_fired_at is not None and rule.last_fired_at >= starts_at:
+            continue
+        fired = _FIRED_FIELD.get_db_prep_value(starts_at, connection)
+        # Raw SQL: the ORM's UPDATE compilation cost more than the statement, on most deliveries.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {_RULE_TABLE} SET last_fired_at = %s "  # noqa: S608
+                "WHERE id = %s AND (last_fired_at IS NULL OR last_fired_at < %s)",
+                [fired, rule.pk, fired],
+            )
+        rule.last_fired_at = starts_at

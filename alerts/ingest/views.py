@@ -1,0 +1,138 @@
+"""The webhook endpoints: authenticate, validate at the boundary, store durably, answer.
+
+A plain csrf-exempt Django view rather than DRF: it is the hot path (hundreds of deliveries a
+second), and it must control every status itself — 401/403 for tokens, 4xx JSON naming the
+problem for a payload that can never succeed, 413 above DATA_UPLOAD_MAX_MEMORY_SIZE, 503 (never
+429) when the database is unavailable so that the sender retries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from alerts.ingest.services import delivery_ingest, delivery_reject
+from alerts.integrations.payload import PayloadError
+from alerts.integrations.registry import SOURCES, SourceSpec
+from alerts.models import Delivery
+from alerts.signals import delivery_recorded
+from tokens.authentication import raw_token_from_header
+from tokens.models import ApiToken
+from tokens.services import token_authenticate
+
+logger = logging.getLogger(__name__)
+_UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def _error(status: int, message: str, **headers: str) -> JsonResponse:
+    response = JsonResponse({"status": "error", "error": message}, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _unavailable() -> JsonResponse:
+    return _error(503, "The database is unavailable; retry later.", **{"Retry-After": "5"})
+
+
+@csrf_exempt
+def webhook(request: HttpRequest, source: str) -> JsonResponse:
+    started = time.perf_counter()
+    spec = SOURCES.get(source)
+    if spec is None:
+        return _error(404, f"Unknown source {source!r}; use one of {', '.join(SOURCES)}.")
+    if request.method != "POST":
+        return _error(405, "Use POST.", Allow="POST")
+    response, delivery = _receive(request, spec)
+    delivery_recorded.send(
+        sender=Delivery, delivery=delivery, duration_seconds=time.perf_counter() - started
+    )
+    return response
+
+
+def _receive(request: HttpRequest, spec: SourceSpec) -> tuple[JsonResponse, Delivery]:
+    """Authenticate, then ingest. Refusals before the body is read are not stored (an
+    unauthenticated sender must not fill the database) but are still reported as deliveries."""
+    raw = raw_token_from_header(request.META.get("HTTP_AUTHORIZATION", ""))
+    try:
+        token = token_authenticate(raw) if raw else None
+    except _UNAVAILABLE:
+        logger.exception("token lookup failed: database unavailable")
+        return _unavailable(), _unsaved(spec, "", "database unavailable")
+    if token is None:
+        message = "Missing token." if not raw else "Invalid or revoked token."
+        response = _error(401, message, **{"WWW-Authenticate": 'Bearer realm="steward"'})
+        return response, _unsaved(spec, "", message)
+    if not token.allows(ApiToken.Scope.INGEST):
+        message = f"This token has scope {token.scope!r}; webhooks need 'ingest'."
+        return _error(403, message), _unsaved(spec, "", message)
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        message = "The body is larger than the accepted maximum (10 MiB by default)."
+        return _error(413, message), _unsaved(spec, "", message)
+    return _ingest(request, spec, body, token)
+
+
+def _ingest(
+    request: HttpRequest, spec: SourceSpec, body: bytes, token: ApiToken
+) -> tuple[JsonResponse, Delivery]:
+    content_type = request.META.get("CONTENT_TYPE", "")
+    text = body.decode("utf-8", errors="replace")
+    try:
+        payload = _parse(content_type, body)
+        if spec.verify is not None:
+            spec.verify(request, body, token)
+        batch = spec.adapt(payload, params=request.GET)
+        result = delivery_ingest(batch=batch, body=text, content_type=content_type, token=token)
+    except PayloadError as problem:
+        return _reject(spec, text, content_type, token, str(problem), problem.status)
+    except DataError as problem:
+        # A value the database cannot hold (e.g. an over-long label): retrying cannot help.
+        return _reject(spec, text, content_type, token, f"A value does not fit: {problem}", 422)
+    except _UNAVAILABLE:
+        logger.exception("ingest failed: database unavailable")
+        return _unavailable(), _unsaved(spec, text, "database unavailable")
+    except DatabaseError:
+        # Anything else from the database is transient as far as the sender can tell.
+        logger.exception("ingest failed")
+        return _unavailable(), _unsaved(spec, text, "database error")
+    return JsonResponse(result.as_json()), result.delivery
+
+
+def _reject(
+    spec: SourceSpec, text: str, content_type: str, token: ApiToken, error: str, status: int
+) -> tuple[JsonResponse, Delivery]:
+    try:
+        delivery = delivery_reject(
+            source=spec.source, body=text, error=error, content_type=content_type, token=token
+        )
+    except _UNAVAILABLE:
+        logger.exception("could not log a rejected delivery: database unavailable")
+        return _unavailable(), _unsaved(spec, text, "database unavailable")
+    return _error(status, error), delivery
+
+
+def _parse(content_type: str, body: bytes) -> object:
+    media_type = content_type.partition(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise PayloadError(
+            f"Content-Type must be application/json, got {media_type or 'nothing'!r}.", status=415
+        )
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as problem:
+        raise PayloadError(f"The body is not valid JSON: {problem}.", status=400) from None
+    if not isinstance(payload, dict):
+        raise PayloadError("The body must be a JSON object.", status=400)
+    return payload
+
+
+def _unsaved(spec: SourceSpec, text: str, error: str) -> Delivery:
+    return Delivery(source=spec.source, body=text, outcome=Delivery.Outcome.REJECTED, error=error)

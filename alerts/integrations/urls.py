@@ -1,9 +1,0 @@
-from django.urls import path
-
-from alerts.integrations import views
-
-app_name = "integrations"
-
-urlpatterns = [
-    path("<slug:source>/", views.webhook, name="webhook"),
-]

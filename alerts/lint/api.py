@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.parsers import BaseParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from alerts.lint.engine import lint_rule_files
+from alerts.lint.output import render
+from api.permissions import ReadScope
+
+
+class RuleFileParser(BaseParser):
+    """A Prometheus rule file sent as the raw body; parsed by the linter, not here."""
+
+    media_type = "application/yaml"
+    media_types = ("application/yaml", "application/x-yaml", "text/yaml", "text/plain")
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        raw = stream.read() if stream is not None else b""
+        try:
+            return {"body": raw.decode("utf-8")}
+        except UnicodeDecodeError as error:
+            raise serializers.ValidationError("The rule file is not UTF-8 text.") from error
+
+
+def _yaml_parser(media: str) -> type[RuleFileParser]:
+    return type(
+        f"RuleFileParser_{media.replace('/', '_').replace('-', '_')}",
+        (RuleFileParser,),
+        {"media_type": media},
+    )
+
+
+EXAMPLE_FILE = """groups:
+  - name: fraud-scorer
+    rules:
+      - alert: ModelLatencyHigh
+        expr: histogram_quantile(0.99, rate(latency_bucket[5m])) > 0.3
+        for: 5m
+        labels: {severity: page, team: fraud-ml, layer: infra}
+        annotations:
+          summary: p99 latency above 300 ms
+          runbook_url: https://steward.example.com/runbooks/for/ModelLatencyHigh/
+"""
+EXAMPLE_REPORT = {
+    "ok": False,
+    "files": 1,
+    "groups": 1,
+    "alerts": 1,
+    "recording_rules": 0,
+    "errors": 1,
+    "waived": 0,
+    "warnings": 0,
+    "violations": [
+        {
+            "file": "body",
+            "line": 10,
+            "group": "fraud-scorer",
+            "alert": "ModelLatencyHigh",
+            "check": "runbook_url",
+            "message": "ModelLatencyHigh has no runbook in the Steward catalog: register the "
+            "rule and link a runbook to it.",
+            "status": "error",
+            "waiver": None,
+        }
+    ],
+    "forecasts": [],
+}
+
+
+class RuleLintView(APIView):
+    permission_classes = [ReadScope]
+    parser_classes = [*(_yaml_parser(m) for m in RuleFileParser.media_types), MultiPartParser]
+
+    @extend_schema(
+        operation_id="rules_lint",
+        summary="Lint Prometheus rule files (the CI gate)",
+        description=(
+            "Send one rule file as the body (`Content-Type: application/yaml`, `text/yaml` or "
+            "`text/plain`) or one or more files as `multipart/form-data`. Every alert is "
+            "checked for a known owner team, an allowed severity, a layer, a `summary`, a "
+            "`runbook_url` that resolves to a Steward runbook and, for page/critical alerts, "
+            "`for:` of at least 2 minutes; YAML, structure and PromQL-shape errors come with "
+            "their line. `ok` is false when any violation is not waived. `?output=text` or "
+            "`?output=github` answer plain text (CI log / GitHub annotations) instead of JSON. "
+            "`?forecast=1` replays each alert over the past 7 days on Prometheus. Needs a "
+            "`read` token or a logged-in user."
+        ),
+        parameters=[
+            OpenApiParameter("output", str, enum=["json", "text", "github"], required=False),
+            OpenApiParameter("forecast", bool, required=False),
+            OpenApiParameter(
+                "filename",
+                str,
+                required=False,
+                description="Name reported for a raw-body file (default `body`), so that "
+                "annotations point at the file in the repository.",
+            ),
+        ],
+        request={
+            "application/yaml": OpenApiTypes.STR,
+            "text/yaml": OpenApiTypes.STR,
+            "text/plain": OpenApiTypes.STR,
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                },
+            },
+        },
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "text/plain"): OpenApiTypes.STR,
+        },
+        examples=[
+            OpenApiExample(
+                "A rule file", value=EXAMPLE_FILE, request_only=True, media_type="application/yaml"
+            ),
+            OpenApiExample("A failing report", value=EXAMPLE_REPORT, response_only=True),
+        ],
+    )
+    def post(self, request: Request) -> Response | HttpResponse:
+        output = request.query_params.get("output", "json")
+        if output not in ("json", "text", "github"):
+            raise serializers.ValidationError({"output": ["Use json, text or github."]})
+        forecast = request.query_params.get("forecast", "") in ("1", "true", "yes")
+        if forecast and not settings.PROMETHEUS_URL:
+            raise serializers.ValidationError({"forecast": ["PROMETHEUS_URL is not configured."]})
+        files = self._files(request)
+        report = lint_rule_files(files, forecast=forecast)
+        if output == "json":
+            return Response(report.as_dict())
+        return HttpResponse(render(report, output), content_type="text/plain; charset=utf-8")
+
+    def _files(self, request: Request) -> list[tuple[str, str]]:
+        if request.FILES:
+            files = []
+            uploads = [f for key in request.FILES for f in request.FILES.getlist(key)]
+            for upload in uploads:
+                try:
+                    files.append((upload.name or "upload", upload.read().decode("utf-8")))
+                except UnicodeDecodeError as error:
+                    raise serializers.ValidationError(
+                        {"file": [f"{upload.name} is not UTF-8 text."]}
+                    ) from error
+            return files
+        body = request.data.get("body", "") if isinstance(request.data, dict) else ""
+        if not body.strip():
+            raise serializers.ValidationError(
+                "Send a rule file as the body (application/yaml) or as multipart files."
+            )
+        return [(request.query_params.get("filename") or "body", body)]

@@ -1,0 +1,135 @@
+"""Step 1 of the lint gate: walk rule files, collect alert entries and structure errors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from alerts.lint.promql import promql_problems
+from alerts.lint.types import AlertEntry, LintReport, Violation, string_map
+from alerts.lint.yamlfile import LineDict, RuleFileError, rule_file_load
+from alerts.models import LintCheck
+from core.durations import DurationError, duration_parse
+
+
+class Collector:
+    """Step 1: walk the files, collect alert entries and structure violations."""
+
+    def __init__(self, report: LintReport) -> None:
+        self.report = report
+        self.entries: list[AlertEntry] = []
+
+    def add(
+        self, file: str, line: int, check: str, message: str, group: str = "", alert: str = ""
+    ) -> None:
+        self.report.violations.append(Violation(file, line, group, alert, check, message))
+
+    def collect(self, name: str, text: str) -> None:
+        self.report.files += 1
+        try:
+            document = rule_file_load(text, filename=name)
+        except RuleFileError as error:
+            check = LintCheck.YAML if error.syntax else LintCheck.STRUCTURE
+            self.add(name, error.line, check, error.message)
+            return
+        for group in document["groups"]:
+            self._group(name, document, group)
+
+    def _group(self, name: str, document: LineDict, group: Any) -> None:
+        if not isinstance(group, LineDict):
+            self.add(
+                name,
+                document.line_of("groups"),
+                LintCheck.STRUCTURE,
+                "Each group is a mapping with `name:` and `rules:`.",
+            )
+            return
+        self.report.groups += 1
+        group_name = group.get("name")
+        if not isinstance(group_name, str) or not group_name.strip():
+            self.add(name, group.line, LintCheck.STRUCTURE, "The group needs a `name:`.")
+            group_name = ""
+        rules = group.get("rules")
+        if not isinstance(rules, list):
+            self.add(
+                name,
+                group.line_of("rules"),
+                LintCheck.STRUCTURE,
+                "The group needs a `rules:` list.",
+                group_name,
+            )
+            return
+        for rule in rules:
+            self._rule(name, group_name, group, rule)
+
+    def _rule(self, name: str, group_name: str, group: LineDict, rule: Any) -> None:
+        if not isinstance(rule, LineDict):
+            self.add(
+                name,
+                group.line_of("rules"),
+                LintCheck.STRUCTURE,
+                "Each rule is a mapping with `alert:` or `record:` and `expr:`.",
+                group_name,
+            )
+            return
+        alert, record, expr = rule.get("alert"), rule.get("record"), rule.get("expr")
+        label = str(alert or record or "")
+        if (alert is None) == (record is None):
+            self.add(
+                name,
+                rule.line,
+                LintCheck.STRUCTURE,
+                "A rule has exactly one of `alert:` or `record:`.",
+                group_name,
+                label,
+            )
+            return
+        if not isinstance(expr, str | int | float):
+            self.add(
+                name,
+                rule.line,
+                LintCheck.STRUCTURE,
+                "The rule needs an `expr:` (a PromQL expression).",
+                group_name,
+                label,
+            )
+            return
+        expr_text = str(expr)
+        for offset, message in promql_problems(expr_text):
+            line = rule.value_lines.get("expr", rule.line) + expr_text.count("\n", 0, offset)
+            self.add(name, line, LintCheck.PROMQL, message, group_name, label)
+        if record is not None:
+            self.report.recording_rules += 1
+            return
+        self.report.alerts += 1
+        self._alert(name, group_name, rule, str(alert), expr_text)
+
+    def _alert(self, name: str, group_name: str, rule: LineDict, alert: str, expr: str) -> None:
+        labels, annotations = string_map(rule.get("labels")), string_map(rule.get("annotations"))
+        if labels is None or annotations is None:
+            self.add(
+                name,
+                rule.line,
+                LintCheck.STRUCTURE,
+                "`labels:` and `annotations:` are mappings of strings.",
+                group_name,
+                alert,
+            )
+            return
+        for_duration: timedelta | None = None
+        if rule.get("for") is not None:
+            try:
+                for_duration = duration_parse(str(rule["for"]))
+            except DurationError:
+                self.add(
+                    name,
+                    rule.line_of("for"),
+                    LintCheck.STRUCTURE,
+                    f"`for: {rule['for']}` is not a duration like 5m.",
+                    group_name,
+                    alert,
+                )
+                return
+        self.entries.append(
+            AlertEntry(name, group_name, rule, alert, expr, for_duration, labels, annotations)
+        )

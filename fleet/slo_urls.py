@@ -1,8 +1,0 @@
-from django.urls import path
-
-from fleet import slo_views
-
-urlpatterns = [
-    path("scorecards/", slo_views.scorecards, name="scorecards"),
-    path("fleet/teams/<slug:slug>/slo-rules.yml", slo_views.team_slo_rules, name="team-slo-rules"),
-]
