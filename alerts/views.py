@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from core.choices import Layer, Severity
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -10,6 +9,7 @@ from django.utils import timezone
 
 from alerts import selectors
 from alerts.models import AlertRule, Flag
+from core.choices import Layer, Severity
 from core.weeks import current_week, weeks_back
 from fleet.models import Team
 

@@ -51,9 +51,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    # Layers, lowest first (pyproject.toml [tool.importlinter] enforces the direction).
     "fleet",
-    "alerts",
+    "tokens",
     "runbooks",
+    "alerts",
+    "fleet_coverage",
+    "demo",
     "ops",
 ]
 

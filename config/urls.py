@@ -1,9 +1,24 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+# Admin pages of models that moved app (tokens from alerts, SLOs and scorecards from fleet) keep
+# answering at their old addresses, so bookmarks and runbook links still work.
+MOVED_ADMIN = [
+    re_path(
+        rf"^admin/{old}/(?P<model>{models})/(?P<rest>.*)$",
+        RedirectView.as_view(url=f"/admin/{new}/%(model)s/%(rest)s", query_string=True),
+    )
+    for old, new, models in [
+        ("alerts", "tokens", "apitoken|integration"),
+        ("fleet", "coverage", "slo|scorecardsnapshot"),
+    ]
+]
+
 urlpatterns = [
+    *MOVED_ADMIN,
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

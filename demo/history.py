@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from core.choices import Source
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
@@ -24,6 +23,7 @@ from django.db.models import Q
 from alerts.models import AlertRule, Decision, Engagement, Episode, Feedback
 from alerts.noise.evaluation import week_evaluate
 from alerts.review.services import decision_mark_done, decision_record
+from core.choices import Source
 from demo.plan import DECISION_NOTES, HistoryPlan, PlannedDecision, RuleData, history_plan
 from fleet.models import Membership
 

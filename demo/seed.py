@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.choices import Source
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.db import transaction
 
 from alerts.catalog.rulefiles import parse_duration
 from alerts.models import AlertRule, matchers_key
+from core.choices import Source
 from demo import data as demo_data
 from demo.history import HistorySummary, demo_history_seed
 from demo.runbooks import RUNBOOKS

@@ -9,7 +9,6 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from alerts.models import AlertRule
 from fleet.models import AISystem, Membership, Team
 
 
@@ -85,15 +84,6 @@ class MembershipAdmin(admin.ModelAdmin[Membership]):
     list_select_related = ["team", "user"]
 
 
-class AlertRuleInline(admin.TabularInline[AlertRule, AISystem]):
-    model = AlertRule
-    fk_name = "system"
-    extra = 0
-    show_change_link = True
-    autocomplete_fields = ["owner_team", "runbook"]
-    fields = ["alertname", "matchers", "severity", "layer", "owner_team", "runbook", "status"]
-
-
 class OwnerFilter(admin.SimpleListFilter):
     title = "owner"
     parameter_name = "owner"
@@ -127,7 +117,6 @@ class AISystemAdmin(admin.ModelAdmin[AISystem]):
     autocomplete_fields = ["owner_team"]
     prepopulated_fields = {"slug": ["name"]}
     list_select_related = ["owner_team"]
-    inlines = [AlertRuleInline]
     fieldsets = [
         (None, {"fields": ["name", "slug", "kind", "environment", "tier", "lifecycle"]}),
         ("Ownership", {"fields": ["owner_team", "business_owner", "description"]}),

@@ -119,9 +119,3 @@ class AISystem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.environment})"
-
-
-from fleet_coverage.models import (  # noqa: E402,F401  (registers the SLO models)
-    SLO,
-    ScorecardSnapshot,
-)

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from core.choices import Layer
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+
+from core.choices import Layer
 
 # Every SLI query is evaluated over several windows (5m … 3d): `$window` marks where the range
 # goes, e.g. sum(rate(http_requests_total{code!~"5.."}[$window])).
@@ -71,6 +72,7 @@ class SLO(models.Model):
     class Meta:
         ordering = ["system__slug", "slug"]
         verbose_name = "SLO"
+        db_table = "fleet_slo"  # moved from the fleet app; the table kept its name
         constraints = [
             models.UniqueConstraint(fields=["system", "slug"], name="slo_unique_system_slug"),
             models.CheckConstraint(
@@ -129,6 +131,7 @@ class ScorecardSnapshot(models.Model):
 
     class Meta:
         ordering = ["-week", "system_id"]
+        db_table = "fleet_scorecardsnapshot"  # moved from the fleet app; the table kept its name
         constraints = [
             models.UniqueConstraint(fields=["system", "week"], name="snapshot_unique_system_week"),
         ]

@@ -8,12 +8,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from core.choices import Source
 from django.db import transaction
 from django.utils import timezone
 
 from alerts.lint.yamlfile import RuleFileError, rule_file_load
 from alerts.models import AlertRule
+from core.choices import Source
 from core.durations import DurationError, duration_parse
 from fleet.models import Team
 from runbooks.models import Runbook

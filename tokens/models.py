@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from core.choices import Source
 from django.conf import settings
 from django.db import models
+
+from core.choices import Source
 
 
 class Integration(models.Model):
@@ -19,6 +20,7 @@ class Integration(models.Model):
 
     class Meta:
         ordering = ["name"]
+        db_table = "alerts_integration"  # moved from the alerts app; the table kept its name
 
     def __str__(self) -> str:
         return self.name
@@ -67,6 +69,7 @@ class ApiToken(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "API token"
+        db_table = "alerts_apitoken"  # moved from the alerts app; the table kept its name
 
     def __str__(self) -> str:
         return f"{self.name} ({self.scope}, {self.prefix}…)"

@@ -10,6 +10,8 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from alerts.models import AlertRule
+from fleet.admin import AISystemAdmin
+from fleet.models import AISystem
 
 
 def _missing(text: str) -> str:
@@ -100,3 +102,23 @@ class AlertRuleAdmin(admin.ModelAdmin[AlertRule]):
         if obj.runbook.is_stale():
             return format_html('{} <em style="color:#9a6700">(stale)</em>', obj.runbook.title)
         return obj.runbook.title
+
+
+class AlertRuleInline(admin.TabularInline[AlertRule, AISystem]):
+    model = AlertRule
+    fk_name = "system"
+    extra = 0
+    show_change_link = True
+    autocomplete_fields = ["owner_team", "runbook"]
+    fields = ["alertname", "matchers", "severity", "layer", "owner_team", "runbook", "status"]
+
+
+class AISystemWithRulesAdmin(AISystemAdmin):
+    """The fleet app's system admin, with the system's alert rules inline (the fleet app sits
+    below alerts, so the inline is added from here)."""
+
+    inlines = [*AISystemAdmin.inlines, AlertRuleInline]
+
+
+admin.site.unregister(AISystem)
+admin.site.register(AISystem, AISystemWithRulesAdmin)

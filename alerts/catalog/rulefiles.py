@@ -21,12 +21,12 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from core.choices import Layer, Severity, Source
 from django.conf import settings
 from django.db import transaction
 
 from alerts.catalog.ownership import runbook_url_annotation
 from alerts.models import AlertRule, matchers_key
+from core.choices import Layer, Severity, Source
 from core.durations import duration_parse
 from fleet.models import AISystem, Team
 from runbooks.models import Runbook

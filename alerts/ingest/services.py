@@ -30,7 +30,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from core.choices import Severity
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -39,6 +38,7 @@ from alerts.integrations.payload import PayloadError
 from alerts.models import AlertRule, Delivery, Episode
 from alerts.selectors import rule_candidates, rule_resolve
 from alerts.signals import episodes_changed
+from core.choices import Severity
 from core.weeks import week_of
 from fleet.models import AISystem
 from tokens.models import ApiToken

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from core.choices import Source
 from django.http import HttpRequest
 
 from alerts.ingest.services import Batch
@@ -15,6 +14,7 @@ from alerts.integrations.evidently import adapter as evidently
 from alerts.integrations.generic import adapter as generic
 from alerts.integrations.grafana import adapter as grafana
 from alerts.integrations.whylabs import adapter as whylabs
+from core.choices import Source
 from tokens.models import ApiToken
 
 Adapter = Callable[..., Batch]

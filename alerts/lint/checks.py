@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from core.choices import Layer, Severity
 from django.conf import settings
 
 from alerts.catalog.ownership import runbook_url_annotation
@@ -16,6 +15,7 @@ from alerts.lint.types import PAGE_MIN_FOR, PAGING, AlertEntry
 from alerts.lint.yamlfile import LineDict
 from alerts.models import AlertRule, LintCheck, Waiver
 from alerts.selectors import rule_resolution, rule_resolve, rules_by_alertname
+from core.choices import Layer, Severity
 from fleet.models import Team
 from runbooks.models import Runbook
 

@@ -6,9 +6,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from core.choices import Severity
-
 from alerts.lint.yamlfile import LineDict
+from core.choices import Severity
 
 PAGE_MIN_FOR = timedelta(minutes=2)
 PAGING = {Severity.PAGE.value, Severity.CRITICAL.value}

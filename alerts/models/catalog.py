@@ -7,36 +7,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from core.choices import Layer, Severity, Source
+
 if TYPE_CHECKING:
     from fleet.models import Team
-
-
-class Severity(models.TextChoices):
-    PAGE = "page", "Page"
-    CRITICAL = "critical", "Critical"
-    WARNING = "warning", "Warning"
-    TICKET = "ticket", "Ticket"
-    INFO = "info", "Info"
-
-
-# Severities that wake somebody up: they count as interruptions.
-INTERRUPTING_SEVERITIES = (Severity.PAGE, Severity.CRITICAL)
-
-
-class Layer(models.TextChoices):
-    INFRA = "infra", "Infrastructure (L1)"
-    ML = "ml", "ML operation (L2)"
-    BUSINESS = "business", "Business outcome (L3)"
-
-
-class Source(models.TextChoices):
-    PROMETHEUS = "prometheus", "Prometheus / Alertmanager"
-    GRAFANA = "grafana", "Grafana alerting"
-    DATADOG = "datadog", "Datadog"
-    WHYLABS = "whylabs", "WhyLabs"
-    EVIDENTLY = "evidently", "Evidently"
-    GENERIC = "generic", "Generic JSON"
-    MANUAL = "manual", "Registered by hand"
 
 
 def matchers_key(matchers: Mapping[str, str]) -> str:

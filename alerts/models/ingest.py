@@ -16,14 +16,14 @@ class Delivery(models.Model):
 
     source = models.CharField(max_length=12)
     integration = models.ForeignKey(
-        "alerts.Integration",
+        "tokens.Integration",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="deliveries",
     )
     token = models.ForeignKey(
-        "alerts.ApiToken",
+        "tokens.ApiToken",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.choices import INTERRUPTING_SEVERITIES
 from django.conf import settings
 
 from alerts.models import AlertRule, Engagement, Episode, Feedback
 from alerts.noise.sql import db_datetime, epoch_ms, fetch_all, greatest, least, to_ms
 from alerts.noise.timezones import offset_ranges
+from core.choices import INTERRUPTING_SEVERITIES
 from fleet.models import Team
 
 DAY_MS = 86_400_000

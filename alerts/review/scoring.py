@@ -16,9 +16,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from core.choices import Severity
-
 from alerts.models import Flag
+from core.choices import Severity
 
 FLAG_WEIGHTS: dict[str, int] = {
     Flag.SLEEP_THIEF: 100,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from core.choices import Layer
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Prefetch, Q, QuerySet
 
 from alerts.catalog.ownership import owned_condition, owner_team_id_expression
 from alerts.models import AlertRule
+from core.choices import Layer
 from fleet.models import AISystem, Membership, Team
 
 LAYERS = [Layer.INFRA, Layer.ML, Layer.BUSINESS]

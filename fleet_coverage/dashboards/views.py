@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core.choices import Layer
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from alerts.selectors import firing_now
+from core.choices import Layer
 from fleet.links import investigate_links
 from fleet.models import AISystem, Team
 from fleet_coverage.dashboards import selectors

@@ -25,13 +25,13 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from core.choices import Layer
 from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from alerts.catalog.ownership import owned_condition, owner_team_id_expression
 from alerts.models import AlertRule, Flag, RuleFlag
+from core.choices import Layer
 from core.weeks import week_of, week_shift, weeks_back
 from fleet.models import AISystem, Team
 from fleet_coverage.models import SLO, ScorecardSnapshot

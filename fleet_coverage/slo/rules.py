@@ -21,9 +21,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import yaml
-from core.choices import Severity
 from django.conf import settings
 
+from core.choices import Severity
 from fleet_coverage.models import SLO, WINDOW_PLACEHOLDER
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from core.choices import Source
 from django.db import transaction
 
 from alerts.models import AlertRule
+from core.choices import Source
 from fleet_coverage.models import SLO
 from fleet_coverage.slo.rules import PAGE, PAGE_FOR, TICKET, alert_rules, alertname_for
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
-from core.choices import Layer, Severity
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db.models import Count
 
 from alerts.models import AlertRule
+from core.choices import Layer, Severity
 from fleet.models import AISystem, Membership, Team
 from fleet_coverage.dashboards.selectors import layer_gaps
 from runbooks.models import Runbook, RunbookRevision

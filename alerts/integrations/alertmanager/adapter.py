@@ -6,13 +6,13 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 
-from core.choices import Source
 from django.utils import timezone
 
 from alerts.ingest.services import AlertEvent, Batch
 from alerts.integrations.alertmanager.fingerprint import fingerprint
 from alerts.integrations.alertmanager.schemas import AlertV4, webhook_v4
 from alerts.integrations.payload import ZERO_TIME
+from core.choices import Source
 
 _FINGERPRINT_RE = re.compile(r"^[0-9a-f]{16}$")
 

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from core.choices import Source
 from django.db.models import Q
 from django.utils import timezone
 from prometheus_api_client import PrometheusConnect
@@ -30,6 +29,7 @@ from alerts.ingest.services import AlertEvent, Batch, delivery_ingest
 from alerts.integrations.alertmanager.fingerprint import fingerprint
 from alerts.integrations.prometheus.client import prometheus_connect
 from alerts.models import Episode
+from core.choices import Source
 
 QUERY = 'ALERTS{alertstate="firing"}'
 _MAX_STEPS = 10_000

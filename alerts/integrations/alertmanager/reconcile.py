@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import requests
-from core.choices import Source
 from django.db import transaction
 from django.utils import timezone
 
 from alerts.models import Episode
 from alerts.signals import episodes_changed
+from core.choices import Source
 from core.weeks import week_of
 
 # Episodes notified this recently are left alone: Alertmanager may not list them yet.

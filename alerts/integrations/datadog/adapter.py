@@ -12,11 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from core.choices import Source
-
 from alerts.ingest.services import AlertEvent, Batch
 from alerts.integrations.alertmanager.fingerprint import fingerprint
 from alerts.integrations.datadog.schemas import datadog_event
+from core.choices import Source
 
 _PREFIX_RE = re.compile(r"^\s*\[[^\]]*\]\s*")
 # Monitor tags copied into labels: they name the owner, the system and the severity.

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from core.choices import Layer, Source
-
 from alerts.ingest.services import AlertEvent, Batch
 from alerts.integrations.alertmanager.fingerprint import fingerprint
 from alerts.integrations.evidently.schemas import test_run
 from alerts.integrations.payload import PayloadError
+from core.choices import Layer, Source
 
 _FIRING = {"FAIL", "ERROR", "WARNING"}
 

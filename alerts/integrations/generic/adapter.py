@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from core.choices import Source
 from django.utils import timezone
 
 from alerts.ingest.services import AlertEvent, Batch
 from alerts.integrations.alertmanager.fingerprint import fingerprint
 from alerts.integrations.generic.schemas import generic_alerts
+from core.choices import Source
 
 
 def adapt(payload: object, *, params: Mapping[str, str]) -> Batch:

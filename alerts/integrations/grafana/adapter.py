@@ -12,7 +12,6 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
-from core.choices import Source
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -21,6 +20,7 @@ from alerts.integrations.alertmanager.adapter import event
 from alerts.integrations.alertmanager.fingerprint import fingerprint
 from alerts.integrations.grafana.schemas import grafana_webhook
 from alerts.integrations.payload import PayloadError
+from core.choices import Source
 from tokens.models import ApiToken
 
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from core.choices import Layer, Severity, Source
-
 from alerts.ingest.services import AlertEvent, Batch
 from alerts.integrations.alertmanager.fingerprint import fingerprint
 from alerts.integrations.whylabs.schemas import notification
+from core.choices import Layer, Severity, Source
 
 _SEVERITY = {1: Severity.CRITICAL, 2: Severity.WARNING, 3: Severity.INFO}
 

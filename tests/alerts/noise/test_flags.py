@@ -6,11 +6,11 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from core.choices import Severity
 from django.contrib.auth.models import User
 from django.test import override_settings
 
 from alerts.models import AlertRule, Engagement, Feedback, Flag
+from core.choices import Severity
 from fleet.models import Membership, Team
 from runbooks.models import Runbook
 from tests.alerts.noise.conftest import AFTER_WEEK, MONDAY, at, episode, evaluate, flags_of

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from core.choices import Severity
 from django.contrib.auth.models import User
 
 from alerts.models import AlertRule, Engagement, Feedback
+from core.choices import Severity
 from core.weeks import week_of
 from fleet.models import Team
 from tests.alerts.noise.conftest import AFTER_WEEK, MONDAY, WEEK, at, episode, evaluate
