@@ -4,6 +4,9 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from alerts.oncall import urls as oncall_urls
+from runbooks import urls as runbook_urls
+
 # Admin pages of models that moved app (tokens from alerts, SLOs and scorecards from fleet) keep
 # answering at their old addresses, so bookmarks and runbook links still work.
 MOVED_ADMIN = [
@@ -30,7 +33,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("alerts/", include("alerts.urls")),
     path("", include("fleet_coverage.dashboards.urls")),
-    path("", include("runbooks.urls")),
+    path("", include((oncall_urls.urlpatterns + runbook_urls.urlpatterns, "runbooks"))),
     path("", include("fleet_coverage.slo.urls")),
 ]
 

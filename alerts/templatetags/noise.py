@@ -4,28 +4,16 @@ from __future__ import annotations
 
 from django import template
 
+from core.humanize import duration_text
+
 register = template.Library()
 
 # Flags that break the doctrine outright are red; the rest are amber.
 _BAD = {"unowned", "no_runbook", "sleep_thief", "stuck", "uncatalogued", "noisy"}
 
 
-@register.filter
-def duration(seconds: float | None) -> str:
-    """3725 -> "1h 2m"; under a minute in seconds; None -> "—"."""
-    if seconds is None:
-        return "—"
-    total = int(seconds)
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    if minutes:
-        return f"{minutes}m {secs}s" if secs else f"{minutes}m"
-    return f"{secs}s"
+# One definition of how Steward writes a duration (core.humanize), shared with the runbooks.
+register.filter("duration", duration_text)
 
 
 @register.filter

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from django import template
 
-from alerts.templatetags.noise import duration
+from core.humanize import duration_text
 
 register = template.Library()
 
 # One definition of how Steward writes a duration, shared with the alert pages.
-register.filter("duration", duration)
+register.filter("duration", duration_text)
