@@ -19,7 +19,7 @@ from typing import Any
 
 from alerts.integrations.registry import SOURCES
 
-EXAMPLES = Path(__file__).resolve().parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "integrations" / "examples"
 TAG = "integrations"
 
 SOURCE_DOCS: dict[str, str] = {

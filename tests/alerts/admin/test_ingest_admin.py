@@ -6,8 +6,8 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.test import Client
 
-from alerts.admin import ingest as token_admin
 from alerts.models import Delivery
+from tokens import admin as token_admin
 from tokens.models import ApiToken
 from tokens.services import token_authenticate, token_create
 
