@@ -15,7 +15,7 @@ from fleet_coverage.slo.rules import rule_file_yaml
 from fleet_coverage.slo.selectors import slos_for_team
 from fleet_coverage.slo.services import slo_save
 from runbooks.models import Runbook
-from tests.fleet.conftest import GOOD, TOTAL
+from tests.coverage.conftest import GOOD, TOTAL
 
 
 def _lint(team: Team) -> list[str]:

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from fleet.models import AISystem, Team
 from fleet_coverage.models import SLO
-from tests.fleet.conftest import GOOD, TOTAL
+from tests.coverage.conftest import GOOD, TOTAL
 
 
 def test_owner_team_defaults_to_the_systems_team(make_slo: Callable[..., SLO], team: Team) -> None:

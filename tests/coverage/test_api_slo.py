@@ -11,7 +11,7 @@ from django.test import Client
 from alerts.models import AlertRule
 from fleet.models import AISystem, Team
 from fleet_coverage.models import SLO
-from tests.fleet.conftest import GOOD, TOTAL
+from tests.coverage.conftest import GOOD, TOTAL
 from tokens.services import token_create
 
 BODY = {

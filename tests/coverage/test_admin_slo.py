@@ -8,7 +8,7 @@ from django.test import Client
 from alerts.models import AlertRule
 from fleet.models import AISystem
 from fleet_coverage.models import SLO
-from tests.fleet.conftest import GOOD, TOTAL
+from tests.coverage.conftest import GOOD, TOTAL
 
 
 def test_admin_add_page_is_prefilled_from_the_scorecard_link(
