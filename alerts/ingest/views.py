@@ -8,7 +8,6 @@ problem for a payload that can never succeed, 413 above DATA_UPLOAD_MAX_MEMORY_S
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 
@@ -22,6 +21,7 @@ from alerts.integrations.payload import PayloadError
 from alerts.integrations.registry import SOURCES, SourceSpec
 from alerts.models import Delivery
 from alerts.signals import delivery_recorded
+from core.jsonparse import JsonBadText, JsonTooDeep, json_parse
 from tokens.authentication import raw_token_from_header
 from tokens.models import ApiToken
 from tokens.services import token_authenticate
@@ -95,7 +95,9 @@ def _ingest(
         return _reject(spec, text, content_type, token, str(problem), problem.status)
     except DataError as problem:
         # A value the database cannot hold (e.g. an over-long label): retrying cannot help.
-        return _reject(spec, text, content_type, token, f"A value does not fit: {problem}", 422)
+        # Only the first line: the rest of a database's message may quote the statement.
+        reason = str(problem).strip().partition("\n")[0]
+        return _reject(spec, text, content_type, token, f"A value does not fit: {reason}", 422)
     except _UNAVAILABLE:
         logger.exception("ingest failed: database unavailable")
         return _unavailable(), _unsaved(spec, text, "database unavailable")
@@ -126,8 +128,12 @@ def _parse(content_type: str, body: bytes) -> object:
             f"Content-Type must be application/json, got {media_type or 'nothing'!r}.", status=415
         )
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as problem:
+        payload = json_parse(body)
+    except JsonTooDeep as problem:
+        raise PayloadError(str(problem), status=400) from None
+    except JsonBadText as problem:
+        raise PayloadError(str(problem), status=422) from None
+    except ValueError as problem:  # UnicodeDecodeError included
         raise PayloadError(f"The body is not valid JSON: {problem}.", status=400) from None
     if not isinstance(payload, dict):
         raise PayloadError("The body must be a JSON object.", status=400)
