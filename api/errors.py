@@ -26,19 +26,6 @@ logger = logging.getLogger(__name__)
 API_PREFIX = "/api/"
 
 
-class LimitExceeded(exceptions.APIException):
-    """A request beyond a parsing budget of `core.limits` (nesting, aliases, rules); the
-    message names the limit."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "limit_exceeded"
-
-
-class BodyTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "too_large"
-
-
 def is_api_request(request: HttpRequest) -> bool:
     """Whether an error on this request answers the JSON body instead of an HTML page.
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from api.errors import LimitExceeded
+from api.exceptions import LimitExceeded
 from core.jsonparse import JsonBadText, JsonTooDeep, json_parse
 
 

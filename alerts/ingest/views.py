@@ -21,7 +21,7 @@ from alerts.integrations.payload import PayloadError
 from alerts.integrations.registry import SOURCES, SourceSpec
 from alerts.models import Delivery
 from alerts.signals import delivery_recorded
-from core.jsonparse import JsonBadText, JsonTooDeep, json_parse
+from core.jsonparse import JsonBadText, JsonTooDeep, json_parse, printable, text_problem
 from tokens.authentication import raw_token_from_header
 from tokens.models import ApiToken
 from tokens.services import token_authenticate
@@ -89,6 +89,7 @@ def _ingest(
         payload = _parse(content_type, body)
         if spec.verify is not None:
             spec.verify(request, body, token)
+        _check_params(request)
         batch = spec.adapt(payload, params=request.GET)
         result = delivery_ingest(batch=batch, body=text, content_type=content_type, token=token)
     except PayloadError as problem:
@@ -138,6 +139,14 @@ def _parse(content_type: str, body: bytes) -> object:
     if not isinstance(payload, dict):
         raise PayloadError("The body must be a JSON object.", status=400)
     return payload
+
+
+def _check_params(request: HttpRequest) -> None:
+    """Query parameters become labels (`?system=`): refuse what no database can store."""
+    for name, value in request.GET.items():
+        problem = text_problem(name) or text_problem(value)
+        if problem:
+            raise PayloadError(f"The query parameter ?{printable(name)} {problem}.")
 
 
 def _unsaved(spec: SourceSpec, text: str, error: str) -> Delivery:

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from alerts.lint.engine import lint_rule_files
 from alerts.lint.output import render
 from alerts.lint.types import LintLimitError
-from api.errors import BodyTooLarge, LimitExceeded
+from api.exceptions import BodyTooLarge, LimitExceeded
 from api.permissions import ReadScope
 from core.limits import LINT_MAX_BODY_BYTES
 

@@ -91,3 +91,12 @@ def test_negative_truncated_alerts_is_422_not_503(post: Post, source: str) -> No
     payload = copy.deepcopy(capture()[0])
     payload["truncatedAlerts"] = -1
     _rejected(post, payload, 422, "body.truncatedAlerts must not be negative", source)
+
+
+def test_nul_in_a_webhook_query_parameter_is_422_and_logged(post: Post) -> None:
+    run = {"tests": [{"name": "Drift", "status": "FAIL"}]}
+    response = post("evidently", run, QUERY_STRING="system=fraud%00scorer")
+    assert response.status_code == 422, response.content
+    assert "?system contains a NUL character" in response.json()["error"]
+    assert Delivery.objects.get().outcome == "rejected"
+    assert Episode.objects.count() == 0
