@@ -67,7 +67,12 @@ def _has_nul(request: HttpRequest) -> bool:
     forms = [request.GET]
     if request.method == "POST":
         forms.append(request.POST)
-    return any("\x00" in key + value for form in forms for key, value in form.items())
+    return any(
+        "\x00" in key or "\x00" in value
+        for form in forms
+        for key, values in form.lists()
+        for value in values
+    )
 
 
 class RequestIdMiddleware:

@@ -143,8 +143,8 @@ def _parse(content_type: str, body: bytes) -> object:
 
 def _check_params(request: HttpRequest) -> None:
     """Query parameters become labels (`?system=`): refuse what no database can store."""
-    for name, value in request.GET.items():
-        problem = text_problem(name) or text_problem(value)
+    for name, values in request.GET.lists():
+        problem = text_problem(name) or next(filter(None, map(text_problem, values)), None)
         if problem:
             raise PayloadError(f"The query parameter ?{printable(name)} {problem}.")
 

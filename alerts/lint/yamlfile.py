@@ -108,7 +108,7 @@ def _check_budget(text: str, filename: str) -> None:
             if added > YAML_MAX_ALIAS_NODES:
                 raise RuleFileLimitError(
                     filename,
-                    event.start_mark.line + 1,
+                    _line(event),
                     f"Aliases expand the file too much: they may add at most "
                     f"{YAML_MAX_ALIAS_NODES:,} nodes to it (write the rules out instead).",
                     syntax=False,
@@ -122,7 +122,7 @@ def _check_budget(text: str, filename: str) -> None:
             if len(open_nodes) - 1 > YAML_MAX_DEPTH:
                 raise RuleFileLimitError(
                     filename,
-                    event.start_mark.line + 1,
+                    _line(event),
                     f"The YAML is nested more than {YAML_MAX_DEPTH} levels deep.",
                     syntax=False,
                 )
@@ -131,6 +131,10 @@ def _check_budget(text: str, filename: str) -> None:
             open_nodes[-1][1] += size
             if anchor:
                 anchor_sizes[anchor] = size
+
+
+def _line(event: yaml.Event) -> int:
+    return event.start_mark.line + 1 if event.start_mark is not None else 1
 
 
 def _first_line(text: str) -> int:
