@@ -8,8 +8,10 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBadRequest, HttpResponseBase
+from django.template import loader
 
+from api.errors import is_api_request
 from core.logs import clean_request_id, request_id_var
 
 _access_log = logging.getLogger("steward.request")
@@ -35,6 +37,42 @@ class PagesLoginRequiredMiddleware(LoginRequiredMiddleware):
         if request.path.startswith(_SELF_AUTHENTICATED_PREFIXES):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+class RefuseNulMiddleware:
+    """A page request with NUL in its path, query string or form answers 400 saying so.
+
+    NUL can never be stored or looked up (PostgreSQL refuses it in text: a page filtering on
+    `?team=%00` answered 500), and no honest link or form carries one. The API answers its own
+    JSON 400 (`api.permissions.reject_nul_characters`), and the webhooks log the delivery they
+    refuse, so /api/ is left to them.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if not is_api_request(request) and _has_nul(request):
+            body = loader.render_to_string(
+                "errors/400.html",
+                {"reason": "The address or form holds a NUL character, which no page accepts."},
+            )
+            return HttpResponseBadRequest(body)
+        return self.get_response(request)
+
+
+def _has_nul(request: HttpRequest) -> bool:
+    if "\x00" in request.path:
+        return True
+    forms = [request.GET]
+    if request.method == "POST":
+        forms.append(request.POST)
+    return any(
+        "\x00" in key or "\x00" in value
+        for form in forms
+        for key, values in form.lists()
+        for value in values
+    )
 
 
 class RequestIdMiddleware:

@@ -14,6 +14,11 @@ from django.utils import timezone
 
 _WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 
+# The ISO years Steward keeps weeks for: far enough inside datetime's range (years 1 to 9999)
+# that a week's end, the weeks before it (medians, trends) and the week after all exist.
+FIRST_YEAR = 1970
+LAST_YEAR = 9998
+
 
 def week_of(moment: datetime | date) -> str:
     if isinstance(moment, datetime) and moment.tzinfo is not None:
@@ -21,6 +26,11 @@ def week_of(moment: datetime | date) -> str:
         moment = moment.astimezone(UTC)
     year, week, _ = moment.isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def week_in_range(moment: datetime) -> bool:
+    """Whether `moment` falls in a week Steward keeps (see FIRST_YEAR and LAST_YEAR)."""
+    return FIRST_YEAR <= int(week_of(moment)[:4]) <= LAST_YEAR
 
 
 def current_week(now: datetime | None = None) -> str:
@@ -45,6 +55,8 @@ def parse_week(week: str) -> tuple[int, int]:
     if not match:
         raise ValueError(f"{week!r} is not an ISO week such as 2026-W47.")
     year, number = int(match.group(1)), int(match.group(2))
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"{week} is out of range: weeks run from {FIRST_YEAR} to {LAST_YEAR}.")
     try:
         date.fromisocalendar(year, number, 1)
     except ValueError:

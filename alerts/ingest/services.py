@@ -164,16 +164,20 @@ def delivery_reject(
     content_type: str = "",
     token: ApiToken | None = None,
 ) -> Delivery:
-    """Log a delivery that can never succeed, in its own transaction, with no episode."""
+    """Log a delivery that can never succeed, in its own transaction, with no episode.
+
+    A refused body may hold raw NUL bytes, which PostgreSQL cannot store: they are logged as
+    U+FFFD, as undecodable bytes already are.
+    """
     with transaction.atomic():
         return Delivery.objects.create(
             source=source,
             integration_id=token.integration_id if token is not None else None,
             token=token,
-            body=body,
-            content_type=content_type[:200],
+            body=body.replace("\x00", "\ufffd"),
+            content_type=content_type[:200].replace("\x00", "\ufffd"),
             outcome=Delivery.Outcome.REJECTED,
-            error=error,
+            error=error.replace("\x00", "\ufffd"),
         )
 
 

@@ -8,7 +8,6 @@ problem for a payload that can never succeed, 413 above DATA_UPLOAD_MAX_MEMORY_S
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 
@@ -22,6 +21,7 @@ from alerts.integrations.payload import PayloadError
 from alerts.integrations.registry import SOURCES, SourceSpec
 from alerts.models import Delivery
 from alerts.signals import delivery_recorded
+from core.jsonparse import JsonBadText, JsonTooDeep, json_parse, printable, text_problem
 from tokens.authentication import raw_token_from_header
 from tokens.models import ApiToken
 from tokens.services import token_authenticate
@@ -89,13 +89,16 @@ def _ingest(
         payload = _parse(content_type, body)
         if spec.verify is not None:
             spec.verify(request, body, token)
+        _check_params(request)
         batch = spec.adapt(payload, params=request.GET)
         result = delivery_ingest(batch=batch, body=text, content_type=content_type, token=token)
     except PayloadError as problem:
         return _reject(spec, text, content_type, token, str(problem), problem.status)
     except DataError as problem:
         # A value the database cannot hold (e.g. an over-long label): retrying cannot help.
-        return _reject(spec, text, content_type, token, f"A value does not fit: {problem}", 422)
+        # Only the first line: the rest of a database's message may quote the statement.
+        reason = str(problem).strip().partition("\n")[0]
+        return _reject(spec, text, content_type, token, f"A value does not fit: {reason}", 422)
     except _UNAVAILABLE:
         logger.exception("ingest failed: database unavailable")
         return _unavailable(), _unsaved(spec, text, "database unavailable")
@@ -126,12 +129,24 @@ def _parse(content_type: str, body: bytes) -> object:
             f"Content-Type must be application/json, got {media_type or 'nothing'!r}.", status=415
         )
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as problem:
+        payload = json_parse(body)
+    except JsonTooDeep as problem:
+        raise PayloadError(str(problem), status=400) from None
+    except JsonBadText as problem:
+        raise PayloadError(str(problem), status=422) from None
+    except ValueError as problem:  # UnicodeDecodeError included
         raise PayloadError(f"The body is not valid JSON: {problem}.", status=400) from None
     if not isinstance(payload, dict):
         raise PayloadError("The body must be a JSON object.", status=400)
     return payload
+
+
+def _check_params(request: HttpRequest) -> None:
+    """Query parameters become labels (`?system=`): refuse what no database can store."""
+    for name, values in request.GET.lists():
+        problem = text_problem(name) or next(filter(None, map(text_problem, values)), None)
+        if problem:
+            raise PayloadError(f"The query parameter ?{printable(name)} {problem}.")
 
 
 def _unsaved(spec: SourceSpec, text: str, error: str) -> Delivery:

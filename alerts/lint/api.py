@@ -14,7 +14,10 @@ from rest_framework.views import APIView
 
 from alerts.lint.engine import lint_rule_files
 from alerts.lint.output import render
+from alerts.lint.types import LintLimitError
+from api.exceptions import BodyTooLarge, LimitExceeded
 from api.permissions import ReadScope
+from core.limits import LINT_MAX_BODY_BYTES
 
 
 class RuleFileParser(BaseParser):
@@ -76,6 +79,21 @@ EXAMPLE_REPORT = {
 }
 
 
+def _check_size(size: object) -> None:
+    """Refuse a body over LINT_MAX_BODY_BYTES from its Content-Length, before it is read (the
+    lint parsers read the raw stream, which Django's DATA_UPLOAD_MAX_MEMORY_SIZE never sees),
+    and again from what was read."""
+    try:
+        length = int(str(size or 0))
+    except ValueError:
+        return
+    if length > LINT_MAX_BODY_BYTES:
+        raise BodyTooLarge(
+            f"The rule files are larger than the {LINT_MAX_BODY_BYTES:,} bytes one lint "
+            "request takes; split them over several requests."
+        )
+
+
 class RuleLintView(APIView):
     permission_classes = [ReadScope]
     parser_classes = [*(_yaml_parser(m) for m in RuleFileParser.media_types), MultiPartParser]
@@ -134,8 +152,13 @@ class RuleLintView(APIView):
         forecast = request.query_params.get("forecast", "") in ("1", "true", "yes")
         if forecast and not settings.PROMETHEUS_URL:
             raise serializers.ValidationError({"forecast": ["PROMETHEUS_URL is not configured."]})
+        _check_size(request.META.get("CONTENT_LENGTH"))
         files = self._files(request)
-        report = lint_rule_files(files, forecast=forecast)
+        _check_size(sum(len(text.encode()) for _, text in files))
+        try:
+            report = lint_rule_files(files, forecast=forecast)
+        except LintLimitError as error:
+            raise LimitExceeded(str(error)) from error
         if output == "json":
             return Response(report.as_dict())
         return HttpResponse(render(report, output), content_type="text/plain; charset=utf-8")

@@ -6,10 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 from alerts.lint.promql import promql_problems
-from alerts.lint.types import AlertEntry, LintReport, Violation, string_map
-from alerts.lint.yamlfile import LineDict, RuleFileError, rule_file_load
+from alerts.lint.types import AlertEntry, LintLimitError, LintReport, Violation, string_map
+from alerts.lint.yamlfile import LineDict, RuleFileError, RuleFileLimitError, rule_file_load
 from alerts.models import LintCheck
 from core.durations import DurationError, duration_parse
+from core.limits import LINT_MAX_GROUPS, LINT_MAX_RULES
 
 
 class Collector:
@@ -18,6 +19,10 @@ class Collector:
     def __init__(self, report: LintReport) -> None:
         self.report = report
         self.entries: list[AlertEntry] = []
+        # Counted as written, before any check runs (aliases share their objects, so
+        # counting is cheap even where walking would not be).
+        self.group_count = 0
+        self.rule_count = 0
 
     def add(
         self, file: str, line: int, check: str, message: str, group: str = "", alert: str = ""
@@ -28,12 +33,34 @@ class Collector:
         self.report.files += 1
         try:
             document = rule_file_load(text, filename=name)
+        except RuleFileLimitError as error:
+            raise LintLimitError(str(error)) from None
         except RuleFileError as error:
             check = LintCheck.YAML if error.syntax else LintCheck.STRUCTURE
             self.add(name, error.line, check, error.message)
             return
+        self._count(document)
         for group in document["groups"]:
             self._group(name, document, group)
+
+    def _count(self, document: LineDict) -> None:
+        groups = document["groups"]
+        self.group_count += len(groups)
+        self.rule_count += sum(
+            len(group["rules"])
+            for group in groups
+            if isinstance(group, dict) and isinstance(group.get("rules"), list)
+        )
+        if self.group_count > LINT_MAX_GROUPS:
+            raise LintLimitError(
+                f"Too many rule groups: one lint request takes at most {LINT_MAX_GROUPS:,} "
+                "groups; split the files over several requests."
+            )
+        if self.rule_count > LINT_MAX_RULES:
+            raise LintLimitError(
+                f"Too many rules: one lint request takes at most {LINT_MAX_RULES:,} rules; "
+                "split the files over several requests."
+            )
 
     def _group(self, name: str, document: LineDict, group: Any) -> None:
         if not isinstance(group, LineDict):

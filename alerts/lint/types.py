@@ -13,6 +13,11 @@ PAGE_MIN_FOR = timedelta(minutes=2)
 PAGING = {Severity.PAGE.value, Severity.CRITICAL.value}
 
 
+class LintLimitError(ValueError):
+    """A lint request beyond a parsing budget of `core.limits`: refused as a whole (a 400 on
+    the API), since linting part of it would pass a gate that never saw the rest."""
+
+
 class Status:
     ERROR = "error"
     WAIVED = "waived"

@@ -7,6 +7,8 @@ from typing import Any
 
 import yaml
 
+from core.limits import YAML_MAX_ALIAS_NODES, YAML_MAX_DEPTH
+
 
 class LineDict(dict[Any, Any]):
     """A mapping with the 1-based line of itself, of each key and of each value."""
@@ -55,12 +57,17 @@ class RuleFileError(ValueError):
         self.syntax = syntax
 
 
+class RuleFileLimitError(RuleFileError):
+    """A rule file beyond a parsing budget of `core.limits` (nesting, aliases)."""
+
+
 def rule_file_load(text: str, *, filename: str) -> LineDict:
     """The mapping of a Prometheus rule file, with lines; its `groups` is a list.
 
     Raises RuleFileError naming the file and line of the problem.
     """
     try:
+        _check_budget(text, filename)
         document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -78,6 +85,56 @@ def rule_file_load(text: str, *, filename: str) -> LineDict:
             syntax=False,
         )
     return document
+
+
+def _check_budget(text: str, filename: str) -> None:
+    """Refuse, before anything is built, a file nested deeper than YAML_MAX_DEPTH or whose
+    aliases would add more than YAML_MAX_ALIAS_NODES nodes once expanded.
+
+    Walks the parser's events, which is iterative: the composer and constructor recurse, so a
+    deep file would otherwise end in a RecursionError. Each open collection counts the nodes
+    it holds (aliases counted expanded), so the size of every anchor is known when an alias
+    names it, and a billion-laughs file is measured without being built.
+    """
+    anchor_sizes: dict[str, int] = {}
+    # One frame per open collection: [its anchor, nodes in it so far].
+    open_nodes: list[list[Any]] = [[None, 0]]
+    added = 0
+    for event in yaml.parse(text, Loader=_LineLoader):
+        if isinstance(event, yaml.AliasEvent):
+            size = anchor_sizes.get(event.anchor or "", 1)
+            open_nodes[-1][1] += size
+            added += size
+            if added > YAML_MAX_ALIAS_NODES:
+                raise RuleFileLimitError(
+                    filename,
+                    _line(event),
+                    f"Aliases expand the file too much: they may add at most "
+                    f"{YAML_MAX_ALIAS_NODES:,} nodes to it (write the rules out instead).",
+                    syntax=False,
+                )
+        elif isinstance(event, yaml.ScalarEvent):
+            open_nodes[-1][1] += 1
+            if event.anchor:
+                anchor_sizes[event.anchor] = 1
+        elif isinstance(event, yaml.CollectionStartEvent):
+            open_nodes.append([event.anchor, 1])
+            if len(open_nodes) - 1 > YAML_MAX_DEPTH:
+                raise RuleFileLimitError(
+                    filename,
+                    _line(event),
+                    f"The YAML is nested more than {YAML_MAX_DEPTH} levels deep.",
+                    syntax=False,
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, size = open_nodes.pop()
+            open_nodes[-1][1] += size
+            if anchor:
+                anchor_sizes[anchor] = size
+
+
+def _line(event: yaml.Event) -> int:
+    return event.start_mark.line + 1 if event.start_mark is not None else 1
 
 
 def _first_line(text: str) -> int:

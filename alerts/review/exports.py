@@ -2,7 +2,8 @@
 
 User text (notes, reasons, names) is escaped: Markdown control characters get a backslash so a
 note cannot turn into a heading, a link or a table; CSV cells that a spreadsheet would run as a
-formula (=, +, -, @ first) get a leading apostrophe.
+formula get a leading apostrophe: those starting with =, +, -, @, tab, carriage return or line
+feed (OWASP's list: a spreadsheet may skip the whitespace and run what follows).
 """
 
 from __future__ import annotations
@@ -123,9 +124,12 @@ CSV_COLUMNS = [
 ]  # fmt: skip
 
 
+_FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
 def _cell(value: object) -> str:
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return "'" + text if text.startswith(_FORMULA_LEADS) else text
 
 
 def _decision_cells(d: Decision | None) -> dict[str, object]:

@@ -111,6 +111,8 @@ def test_a_worker_clears_the_pending_key_so_later_changes_queue_again(calls: lis
 def test_a_malformed_week_fails_at_once(calls: list[str]) -> None:
     with pytest.raises(ValueError, match="ISO week"):
         tasks.evaluate_week.delay("last week")
+    with pytest.raises(ValueError, match="out of range"):
+        tasks.evaluate_week.delay("9999-W52")
     with pytest.raises(ValueError, match="ISO week"):
         episodes_changed.send(sender=None, weeks=["nonsense"])
     assert calls == []

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.weeks import current_week, last_complete_week, week_elapsed_share, week_of
+from core.weeks import (
+    current_week,
+    last_complete_week,
+    parse_week,
+    week_bounds,
+    week_elapsed_share,
+    week_of,
+    week_shift,
+    weeks_back,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
@@ -62,3 +71,17 @@ def test_week_of_a_date_is_its_calendar_week() -> None:
 )
 def test_elapsed_share_of_a_week(now: datetime, share: float) -> None:
     assert week_elapsed_share("2026-W48", now) == share
+
+
+@pytest.mark.parametrize("week", ["9999-W52", "0001-W01", "1969-W30", "9999-W01"])
+def test_weeks_outside_the_kept_years_are_refused(week: str) -> None:
+    with pytest.raises(ValueError, match="out of range: weeks run from 1970 to 9998"):
+        parse_week(week)
+
+
+def test_the_edge_weeks_have_bounds_and_neighbours() -> None:
+    for week in ("1970-W01", "9998-W52"):
+        start, end = week_bounds(week)
+        assert end - start == timedelta(days=7)
+        assert len(weeks_back(week, 12)) == 12
+        assert week_shift(week, 1)

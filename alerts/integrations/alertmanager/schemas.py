@@ -12,8 +12,8 @@ from datetime import datetime
 
 from alerts.integrations.payload import (
     PayloadError,
+    count,
     field,
-    integer,
     obj,
     optional_text,
     string_map,
@@ -57,7 +57,7 @@ def webhook_v4(payload: object) -> WebhookV4:
         status=_status(field(data, "status", "body"), "body.status"),
         receiver=text(field(data, "receiver", "body"), "body.receiver"),
         group_key=optional_text(data, "groupKey", "body"),
-        truncated_alerts=0 if truncated is None else integer(truncated, "body.truncatedAlerts"),
+        truncated_alerts=0 if truncated is None else count(truncated, "body.truncatedAlerts"),
         alerts=[alert_v4(item, f"body.alerts[{i}]") for i, item in enumerate(raw_alerts)],
     )
 
@@ -75,7 +75,9 @@ def alert_v4(value: object, where: str) -> AlertV4:
         annotations={} if annotations is None else string_map(annotations, f"{where}.annotations"),
         starts_at=timestamp(field(data, "startsAt", where), f"{where}.startsAt"),
         ends_at=timestamp(
-            "0001-01-01T00:00:00Z" if ends_at is None else ends_at, f"{where}.endsAt"
+            "0001-01-01T00:00:00Z" if ends_at is None else ends_at,
+            f"{where}.endsAt",
+            zero_ok=True,
         ),
         generator_url=optional_text(data, "generatorURL", where),
         fingerprint=optional_text(data, "fingerprint", where),

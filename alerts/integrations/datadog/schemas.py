@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from alerts.integrations.payload import PayloadError, field, obj, optional_text, text
+from alerts.integrations.payload import PayloadError, field, in_range, obj, optional_text, text
 
 # $ALERT_TRANSITION values that end an alert.
 RECOVERY_TRANSITIONS = {"recovered", "re-recovered", "resolved"}
@@ -66,6 +66,7 @@ def _date(value: object) -> datetime:
         raise PayloadError('body.date must be $DATE: epoch milliseconds, e.g. "1406662672000".')
     seconds = value / 1000 if value > 10**11 else value
     try:
-        return datetime.fromtimestamp(seconds, tz=UTC)
+        moment = datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):
         raise PayloadError(f"body.date is out of range: {value!r}.") from None
+    return in_range(moment, "body.date", value)

@@ -48,10 +48,18 @@ def test_run(payload: object) -> TestRun:
 
 
 def _time(value: object) -> datetime:
-    # Evidently writes naive ISO times in UTC ("2024-05-02T10:00:00.123456").
-    if isinstance(value, str) and "T" in value and not value.endswith("Z") and "+" not in value:
+    # Evidently writes naive ISO times in UTC ("2024-05-02T10:00:00.123456"); a pipeline may
+    # also send RFC 3339 with "Z" or an offset ("-05:00"), which is taken as it is.
+    if isinstance(value, str) and _is_naive(value):
         value = value + "+00:00"
     return timestamp(value, "body.timestamp")
+
+
+def _is_naive(value: str) -> bool:
+    try:
+        return datetime.fromisoformat(value).tzinfo is None
+    except ValueError:
+        return False  # timestamp() names the problem
 
 
 def _test(value: object, where: str) -> TestResult:

@@ -60,6 +60,6 @@ def _alert(value: object, where: str) -> GenericAlert:
         annotations=string_map(data.get("annotations") or {}, f"{where}.annotations"),
         resolved=status == "resolved",
         starts_at=None if starts_at is None else timestamp(starts_at, f"{where}.startsAt"),
-        ends_at=None if ends_at is None else timestamp(ends_at, f"{where}.endsAt"),
+        ends_at=None if ends_at is None else timestamp(ends_at, f"{where}.endsAt", zero_ok=True),
         generator_url=optional_text(data, "generatorURL", where),
     )

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from alerts.integrations.alertmanager.schemas import AlertV4, alert_v4
 from alerts.integrations.payload import (
     PayloadError,
+    count,
     field,
-    integer,
     obj,
     optional_text,
 )
@@ -34,6 +34,6 @@ def grafana_webhook(payload: object) -> GrafanaWebhook:
     truncated = data.get("truncatedAlerts", 0)
     return GrafanaWebhook(
         group_key=optional_text(data, "groupKey", "body"),
-        truncated_alerts=0 if truncated is None else integer(truncated, "body.truncatedAlerts"),
+        truncated_alerts=0 if truncated is None else count(truncated, "body.truncatedAlerts"),
         alerts=[alert_v4(item, f"body.alerts[{i}]") for i, item in enumerate(raw_alerts)],
     )

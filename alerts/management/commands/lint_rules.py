@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from alerts.lint.engine import lint_rule_files
 from alerts.lint.output import FORMATS, render
+from alerts.lint.types import LintLimitError
 
 
 class Command(BaseCommand):
@@ -34,7 +35,10 @@ class Command(BaseCommand):
                 files.append((name, path.read_text(encoding="utf-8")))
             except (OSError, UnicodeDecodeError) as error:
                 raise CommandError(f"Cannot read {name}: {error}", returncode=2) from error
-        report = lint_rule_files(files, forecast=options["forecast"])
+        try:
+            report = lint_rule_files(files, forecast=options["forecast"])
+        except LintLimitError as error:
+            raise CommandError(str(error), returncode=2) from error
         self.stdout.write(render(report, options["format"]), ending="")
         if not report.ok:
             raise SystemExit(1)

@@ -215,6 +215,24 @@ def test_evidently_failed_test_fires_until_a_passing_run(post: Post) -> None:
     assert episode.ends_at == datetime(2026, 11, 25, 12, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        ("2024-05-02T10:00:00-05:00", datetime(2024, 5, 2, 15, 0, tzinfo=UTC)),
+        ("2024-05-02T10:00:00+02:00", datetime(2024, 5, 2, 8, 0, tzinfo=UTC)),
+        ("2024-05-02T10:00:00Z", datetime(2024, 5, 2, 10, 0, tzinfo=UTC)),
+        ("2024-05-02T10:00:00.123456", datetime(2024, 5, 2, 10, 0, 0, 123456, tzinfo=UTC)),
+    ],
+)
+def test_evidently_timestamp_takes_rfc_3339_offsets_and_naive_utc(
+    post: Post, moment: str, expected: datetime
+) -> None:
+    run = {"timestamp": moment, "tests": [{"name": "Drift", "status": "FAIL"}]}
+    response = post("evidently", run, QUERY_STRING="system=fraud-scorer")
+    assert response.status_code == 200, response.content
+    assert Episode.objects.get().starts_at == expected
+
+
 def test_evidently_without_system_is_422(post: Post) -> None:
     response = post("evidently", _fixture("evidently-test-suite.json"))
     assert response.status_code == 422

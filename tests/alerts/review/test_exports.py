@@ -5,6 +5,7 @@ import io
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
@@ -76,6 +77,13 @@ def test_csv_neutralises_formulas() -> None:
     assert _cell("=SUM(A1)") == "'=SUM(A1)"
     assert _cell("@cmd") == "'@cmd"
     assert _cell("plain") == "plain"
+
+
+@pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r", "\n"])
+def test_csv_neutralises_every_formula_lead_owasp_lists(lead: str) -> None:
+    from alerts.review.exports import _cell
+
+    assert _cell(lead + "cmd|' /C calc'!A0") == "'" + lead + "cmd|' /C calc'!A0"
 
 
 def test_markdown_minutes_list_attendees_notes_items_and_actions_escaped(

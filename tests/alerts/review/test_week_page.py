@@ -155,9 +155,12 @@ def test_review_root_keeps_an_explicit_team(client: Client, member: User, other_
     assert response["Location"].endswith(f"/?team={other_team.slug}")
 
 
-def test_impossible_week_is_404(client: Client, member: User) -> None:
+@pytest.mark.parametrize(
+    "path", ["2026-W60/", "9999-W52/", "0001-W01/", "9999-W52/minutes.csv", "0001-W01/minutes.md"]
+)
+def test_impossible_week_is_404(client: Client, member: User, path: str) -> None:
     client.force_login(member)
-    assert client.get("/review/2026-W60/").status_code == 404
+    assert client.get(f"/review/{path}").status_code == 404
 
 
 @pytest.mark.django_db
