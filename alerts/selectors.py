@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core.choices import Severity
 from django.db.models import (
     Case,
     Count,
@@ -24,6 +23,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from alerts.models import AlertRule, Episode, RuleFlag, RuleWeek
+from core.choices import Severity
 from core.weeks import current_week, week_of, week_shift
 from fleet.models import AISystem
 

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from core.choices import Layer
-
 from core.weeks import week_of, week_shift
 from fleet.models import AISystem
 from fleet_coverage.models import SLO
