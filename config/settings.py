@@ -251,6 +251,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Alert governance and runbook manager for fleets of AI systems.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema maps every endpoint and field: a logged-in user or a read/write token only.
+    "SERVE_PERMISSIONS": ["api.permissions.ReadScope"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
