@@ -178,3 +178,20 @@ def test_the_connection_goes_to_the_checked_address_with_the_name_as_host(
     port = server.server_address[1]
     assert outbound.post_json(f"http://chat.example.test:{port}/hook", {"text": "hi"}).ok
     assert server.received[0].headers["Host"] == f"chat.example.test:{port}"
+
+
+def test_tls_is_verified_against_the_name_not_the_pinned_address(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from tests.support.tls import https_prometheus
+
+    settings.STEWARD_OUTBOUND_ALLOW_NETWORKS = ["127.0.0.1/32"]
+    with https_prometheus(tmp_path, 19231) as (url, cert):
+        with pytest.raises(outbound.OutboundFailed):  # self-signed, not trusted
+            outbound.post_json(f"{url}/hook", {"text": "hi"})
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        assert outbound.post_json(f"{url}/hook", {"text": "hi"}).status == 404
+        # Same address, another name: the certificate (for 127.0.0.1) does not match it.
+        _hosts(monkeypatch, {"chat.example.test": ["127.0.0.1"]})
+        with pytest.raises(outbound.OutboundFailed):
+            outbound.post_json("https://chat.example.test:19231/hook", {"text": "hi"})
