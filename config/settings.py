@@ -258,6 +258,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Alert governance and runbook manager for fleets of AI systems.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema maps every endpoint and field: a logged-in user or a read/write token only.
+    "SERVE_PERMISSIONS": ["api.permissions.ReadScope"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -294,6 +296,9 @@ STEWARD_RUNBOOK_REVIEW_DAYS = env_int("STEWARD_RUNBOOK_REVIEW_DAYS", 90, minimum
 STEWARD_FALLBACK_CONTACT = env_str("STEWARD_FALLBACK_CONTACT", "") or ""
 # Post each team's review agenda to its chat webhook when last week's evaluation finishes.
 STEWARD_REVIEW_CHAT_POST = env_bool("STEWARD_REVIEW_CHAT_POST", False)
+# Requests to URLs users set (chat webhooks) never reach loopback, link-local (cloud metadata),
+# private or reserved addresses unless one of these networks allows it (core/outbound.py).
+STEWARD_OUTBOUND_ALLOW_NETWORKS = env_networks("STEWARD_OUTBOUND_ALLOW_NETWORKS")
 # Lint gate: `--forecast` warns when a rule would have fired more often than this in 7 days.
 STEWARD_LINT_FORECAST_MAX_FIRES = env_int("STEWARD_LINT_FORECAST_MAX_FIRES", 20, minimum=0)
 # A burst of deliveries for a week makes one re-evaluation this many seconds after the first.

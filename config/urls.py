@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -30,7 +31,13 @@ urlpatterns = [
     path("api/v1/integrations/", include("alerts.ingest.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # A browser page: without a session it sends the visitor to the login form rather than
+    # answering DRF's 401; the UI then fetches the schema with the session cookie.
+    path(
+        "api/docs/",
+        login_required(SpectacularSwaggerView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
     path("alerts/", include("alerts.urls")),
     path("", include("fleet_coverage.dashboards.urls")),
     path("", include((oncall_urls.urlpatterns + runbook_urls.urlpatterns, "runbooks"))),

@@ -4,6 +4,10 @@
 Loki or ELK; `LOG_FORMAT=text` (the default with DEBUG on) writes readable lines. Either way
 every record carries `request_id`, taken from a context variable that the request-id
 middleware sets for a request and the Celery signal handlers set for a task.
+
+No secret in a log line: `RedactSecretsFilter`, on every handler, masks API tokens, bearer and
+basic credentials, URL userinfo, the secret part of chat webhook URLs and credentials in query
+strings, in the message, its arguments, `extra=` values and exception text.
 """
 
 from __future__ import annotations
@@ -27,6 +31,64 @@ _RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None)._
     "asctime",
     "request_id",
 }
+
+
+_MASK = "[redacted]"
+# (pattern, replacement); `tokens.services.TOKEN_PREFIX` is "stw_" and the first six characters
+# after it are the token's public prefix (shown in the admin), kept so a line stays traceable.
+_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b(stw_[A-Za-z0-9_-]{6})[A-Za-z0-9_-]+"), rf"\1{_MASK}"),
+    (re.compile(r"\b(Bearer|Basic|bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{8,}"), rf"\1\2{_MASK}"),
+    # userinfo of any URL: scheme://user:password@host
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@:'\"]+(:[^/\s@'\"]*)?@"), rf"\1{_MASK}@"),
+    # The path of an incoming-webhook URL is its secret: Slack (/services/), Discord and most
+    # others (/webhook/, /webhooks/, /hooks/), Microsoft Teams (/webhookb2/, /workflows/).
+    (
+        re.compile(r"(?i)(/(?:services|webhooks?|webhookb2|hooks|workflows)/)[^\s'\"<>]+"),
+        rf"\1{_MASK}",
+    ),
+    # Credentials in query strings and form bodies.
+    (
+        re.compile(
+            r"(?i)(?<![a-z0-9_])((?:access_|refresh_|auth_|api_|id_)?token|api_?key|key|"
+            r"password|passwd|secret|client_secret|signature|sig|auth)=[^&\s'\"]+"
+        ),
+        rf"\1={_MASK}",
+    ),
+)
+
+
+def redact(text: str) -> str:
+    """`text` with every secret the patterns above recognise replaced by "[redacted]"."""
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactSecretsFilter(logging.Filter):
+    """Masks secrets in the record before any formatter sees it.
+
+    The message is rendered once (`getMessage()`), redacted and stored without its arguments;
+    exception and stack text are rendered and redacted into `exc_text`/`stack_info`, which
+    formatters use as they are; string `extra=` values are redacted too.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_redacted", False):
+            return True
+        record.msg = redact(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        for key, value in list(record.__dict__.items()):
+            if key not in _RECORD_ATTRIBUTES and isinstance(value, str):
+                setattr(record, key, redact(value))
+        setattr(record, "_redacted", True)  # noqa: B010 (not a LogRecord attribute)
+        return True
 
 
 def clean_request_id(value: str | None) -> str | None:
@@ -59,8 +121,10 @@ class JsonFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key not in _RECORD_ATTRIBUTES and not key.startswith("_"):
                 payload[key] = value
-        if record.exc_info:
-            payload["exc_info"] = self.formatException(record.exc_info)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            payload["exc_info"] = record.exc_text
         if record.stack_info:
             payload["stack_info"] = self.formatStack(record.stack_info)
         return json.dumps(payload, default=str, ensure_ascii=False)
@@ -71,7 +135,10 @@ def logging_config(*, log_format: str, level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": "core.logs.RequestIdFilter"}},
+        "filters": {
+            "request_id": {"()": "core.logs.RequestIdFilter"},
+            "redact_secrets": {"()": "core.logs.RedactSecretsFilter"},
+        },
         "formatters": {
             "json": {"()": "core.logs.JsonFormatter"},
             "text": {
@@ -82,13 +149,19 @@ def logging_config(*, log_format: str, level: str) -> dict[str, Any]:
             "console": {
                 "class": "logging.StreamHandler",
                 "formatter": log_format,
-                "filters": ["request_id"],
+                # Every handler gets redact_secrets: no secret in a log line.
+                "filters": ["request_id", "redact_secrets"],
             }
         },
         "root": {"handlers": ["console"], "level": level},
         # Django's request logger repeats what the request log line already says.
         "loggers": {
-            "django.server": {"level": "WARNING"},
+            # Django's own config gives the development server's request lines no handler
+            # (they fell to logging's last resort, unfiltered); they go through ours instead.
+            "django.server": {"level": "WARNING", "handlers": ["console"], "propagate": False},
+            # urllib3's DEBUG lines carry request paths, which for a chat webhook are the
+            # secret; LOG_LEVEL=DEBUG must not turn them on.
+            "urllib3": {"level": "INFO"},
             # One "BEGIN" line per process start; lockouts are logged at WARNING anyway.
             "axes.apps": {"level": "WARNING"},
         },

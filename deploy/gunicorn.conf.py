@@ -41,10 +41,12 @@ if os.environ.get("LOG_FORMAT", "json") == "json":
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": "core.logs.JsonFormatter"}},
+        "filters": {"redact_secrets": {"()": "core.logs.RedactSecretsFilter"}},
         "handlers": {
             "console": {
                 "class": "logging.StreamHandler",
                 "formatter": "json",
+                "filters": ["redact_secrets"],
                 "stream": "ext://sys.stderr",
             }
         },

@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+from core.outbound import validate_outbound_url
 from fleet.validators import validate_link_template, validate_timezone
 
 
@@ -19,7 +20,9 @@ class Team(models.Model):
     )
     chat_channel = models.CharField(max_length=200, blank=True, help_text="e.g. #fraud-ml-oncall")
     chat_webhook_url = models.URLField(
-        blank=True, help_text="Incoming webhook where the weekly review agenda is posted."
+        blank=True,
+        validators=[validate_outbound_url],
+        help_text="Incoming webhook where the weekly review agenda is posted.",
     )
     email = models.EmailField(blank=True)
     escalation_url = models.URLField(blank=True, help_text="Pager or escalation policy link.")

@@ -1,4 +1,5 @@
-"""Who may read /metrics: a bearer token, allowed networks, or (with neither set) loopback."""
+"""Who may read /metrics (a bearer token, allowed networks, or with neither set loopback), and
+who may read /readyz's error details (the same, or staff)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,12 @@ def metrics_access_allowed(request: HttpRequest) -> bool:
     if token:
         return False
     return _address_in(address, _LOOPBACK)
+
+
+def readiness_details_allowed(request: HttpRequest) -> bool:
+    """/readyz's error texts name the database host and name, the broker address: for staff
+    and whoever may read /metrics (the container's own health check, from loopback, included)."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_active and user.is_staff:
+        return True
+    return metrics_access_allowed(request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -9,6 +10,10 @@ import time
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
+
+logger = logging.getLogger(__name__)
+
+SKIPPED = "skipped"
 
 # (checked_at monotonic, all applied); only a positive answer is remembered, so that a
 # probe notices the moment a pending migration has been applied.
@@ -71,3 +76,29 @@ def broker_check() -> str | None:
     except Exception as error:  # noqa: BLE001 - any failure means "not ready", reported as text
         return f"broker unreachable: {type(error).__name__}: {error}".strip()
     return None
+
+
+def checks_run() -> dict[str, str | None]:
+    """Each check's error, None when it passed; failures are logged with their details."""
+    database = database_check()
+    checks = {
+        "database": database,
+        # Without a database the migration state cannot be read; say so once.
+        "migrations": migrations_check() if database is None else SKIPPED,
+        "broker": broker_check(),
+    }
+    for name, error in checks.items():
+        if error not in (None, SKIPPED):
+            logger.warning("readiness: %s check failed: %s", name, error)
+    return checks
+
+
+def check_detail(error: str | None) -> str:
+    return error or "ok"
+
+
+def check_summary(error: str | None) -> str:
+    """What anyone may see of a check: ok, skipped or failing, never the error text."""
+    if error is None:
+        return "ok"
+    return SKIPPED if error == SKIPPED else "failing"

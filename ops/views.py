@@ -5,7 +5,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from ops import readiness
-from ops.access import metrics_access_allowed
+from ops.access import metrics_access_allowed, readiness_details_allowed
 from ops.exposition import render_metrics
 
 
@@ -19,19 +19,18 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @require_GET
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Ready for traffic: database reachable, migrations applied, broker reachable if used."""
-    database = readiness.database_check()
-    checks = {
-        "database": database,
-        # Without a database the migration state cannot be read; say so once.
-        "migrations": readiness.migrations_check() if database is None else "skipped",
-        "broker": readiness.broker_check(),
-    }
+    """Ready for traffic: database reachable, migrations applied, broker reachable if used.
+
+    Anyone learns the status and which check fails (load balancers, `deploy/healthcheck.py`
+    read only the status code); the error texts only `readiness_details_allowed` callers.
+    """
+    checks = readiness.checks_run()
     ready = all(error is None for error in checks.values())
+    show = readiness.check_detail if readiness_details_allowed(request) else readiness.check_summary
     return JsonResponse(
         {
             "status": "ok" if ready else "unavailable",
-            "checks": {name: error or "ok" for name, error in checks.items()},
+            "checks": {name: show(error) for name, error in checks.items()},
         },
         status=200 if ready else 503,
     )

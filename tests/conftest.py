@@ -7,7 +7,10 @@ STEWARD_REQUIRE_SERVICES=1 (CI's PostgreSQL lane) they fail, so a green CI means
 
 from __future__ import annotations
 
+import io
+import logging
 import os
+import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
@@ -19,6 +22,63 @@ from django.db import connection
 
 from fleet.models import Membership, Team
 from tests.support.clock import NOW
+
+# Everything the configured console handler (LOGGING, with its secret-redacting filter) writes
+# during the whole run; `pytest_sessionfinish` fails the run if a test secret is in it.
+_SUITE_LOG = io.StringIO()
+# A whole API token (the public prefix is stw_ plus six characters), the test users' password,
+# and the secret markers the log tests put into webhook URLs and query strings.
+_LEAKED_SECRET = re.compile(r"stw_[A-Za-z0-9_-]{7,}|pw-for-tests|[A-Za-z]*TESTSECRET[A-Za-z0-9]*")
+
+
+class _Tee(io.TextIOBase):
+    def __init__(self, *streams: io.TextIOBase) -> None:
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self.streams:
+            stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
+
+
+def _console_handler() -> logging.StreamHandler[io.TextIOBase]:
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.name == "console":
+            return handler
+    raise LookupError("LOGGING's console handler is not installed on the root logger")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    handler = _console_handler()
+    handler.setStream(_Tee(handler.stream, _SUITE_LOG))  # type: ignore[arg-type]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    leaks = sorted(set(_LEAKED_SECRET.findall(_SUITE_LOG.getvalue())))
+    if leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\nSecrets written to the log during the suite: {leaks}")  # noqa: T201
+
+
+@pytest.fixture
+def console_log() -> Iterator[io.StringIO]:
+    """What LOGGING's console handler writes (after its filters), at DEBUG, during the test."""
+    handler = _console_handler()
+    root = logging.getLogger()
+    captured = io.StringIO()
+    previous_stream, previous_level = handler.stream, root.level
+    handler.setStream(_Tee(previous_stream, captured))  # type: ignore[arg-type]
+    root.setLevel(logging.DEBUG)
+    try:
+        yield captured
+    finally:
+        root.setLevel(previous_level)
+        handler.setStream(previous_stream)
+
 
 REDIS_TEST_URL = os.environ.get("STEWARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

@@ -1,22 +1,22 @@
 """Post the week's agenda to each team's chat webhook (Slack-compatible `{"text": ...}`).
 
-Outbound calls have a timeout and their failures are logged, never raised: a broken webhook
-must not fail the evaluation that triggered the post.
+The post goes through `core.outbound` (no internal addresses, no redirects, bounded time and
+size). Failures are logged, never raised: a broken webhook must not fail the evaluation that
+triggered the post. The log line names the team, never the URL: the URL is the secret.
 """
 
 from __future__ import annotations
 
 import logging
 
-import requests
 from django.conf import settings
 
 from alerts.review import selectors
+from core import outbound
 from fleet.models import Team
 
 logger = logging.getLogger(__name__)
 
-TIMEOUT_SECONDS = 5
 MAX_ITEMS = 15
 
 
@@ -40,10 +40,16 @@ def team_agenda_post(*, week: str, team: Team) -> bool:
     items = selectors.agenda_items(week=week, team=team)
     payload = {"text": agenda_text(week=week, team=team, items=items)}
     try:
-        response = requests.post(team.chat_webhook_url, json=payload, timeout=TIMEOUT_SECONDS)
-        response.raise_for_status()
-    except requests.RequestException as error:
+        response = outbound.post_json(team.chat_webhook_url, payload)
+    except (outbound.OutboundRefused, outbound.OutboundFailed) as error:
         logger.warning("review agenda post to team %s failed: %s", team.slug, error)
+        return False
+    if not response.ok:
+        logger.warning(
+            "review agenda post to team %s failed: the webhook answered HTTP %s",
+            team.slug,
+            response.status,
+        )
         return False
     return True
 

@@ -293,3 +293,25 @@ def test_team_add_form_creates_members_inline(
     )
     assert response.status_code == 200
     assert "not a time zone of the tz database" in response.content.decode()
+
+
+def test_team_form_refuses_an_internal_chat_webhook(admin_client_logged: Client) -> None:
+    response = admin_client_logged.post(
+        _url(Team, "add"),
+        {
+            "name": "Search",
+            "slug": "search",
+            "timezone": "UTC",
+            "email": "",
+            "chat_channel": "",
+            "chat_webhook_url": "http://169.254.169.254/latest/meta-data/",
+            "escalation_url": "",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-MIN_NUM_FORMS": "0",
+            "memberships-MAX_NUM_FORMS": "1000",
+        },
+    )
+    assert response.status_code == 200
+    assert "169.254.169.254 is a link-local address" in response.content.decode()
+    assert not Team.objects.filter(slug="search").exists()

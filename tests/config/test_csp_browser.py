@@ -9,11 +9,9 @@ from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.wsgi import get_wsgi_application
-from django.test import override_settings
 from playwright.sync_api import Page
 
 from tests.conftest import require_service
@@ -41,21 +39,6 @@ def serve(port: int = PORT) -> Iterator[str]:
         server.server_close()
 
 
-@pytest.fixture
-def docs_server(db: None) -> Iterator[str]:
-    with (
-        override_settings(
-            ROOT_URLCONF="tests.config.docs_urls",
-            REST_FRAMEWORK={
-                **settings.REST_FRAMEWORK,
-                "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-            },
-        ),
-        serve() as url,
-    ):
-        yield url
-
-
 @contextmanager
 def browser_page(violations: list[str]) -> Iterator[Page]:
     require_service(CHROMIUM.exists(), "chromium at /usr/bin/chromium")
@@ -81,12 +64,19 @@ def browser_page(violations: list[str]) -> Iterator[Page]:
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
-def test_swagger_ui_renders_without_csp_violations(docs_server: str) -> None:
+def test_swagger_ui_renders_after_login_without_csp_violations() -> None:
+    """The docs are behind the login: the form sends the visitor back, and the UI loads its
+    offline assets and fetches the schema with the session cookie."""
+    User.objects.create_user("reader", password="pw-for-the-browser")
     violations: list[str] = []
-    with browser_page(violations) as page:
-        response = page.goto(f"{docs_server}/api/docs/")
-        assert response is not None
-        assert "'unsafe-inline'" in response.headers["content-security-policy"]
+    with serve() as url, browser_page(violations) as page:
+        page.goto(f"{url}/api/docs/")
+        page.fill("input[name=username]", "reader")
+        page.fill("input[name=password]", "pw-for-the-browser")
+        with page.expect_navigation() as navigation:
+            page.click("button[type=submit], input[type=submit]")
+        assert page.url == f"{url}/api/docs/"
+        assert "'unsafe-inline'" in navigation.value.headers["content-security-policy"]
         page.wait_for_selector(".swagger-ui .info .title", timeout=15000)
         assert "Steward API" in page.inner_text(".swagger-ui .info .title")
     assert violations == []

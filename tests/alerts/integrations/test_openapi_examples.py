@@ -23,7 +23,10 @@ FIXTURE_OF = {
 
 
 def _schema_paths() -> dict[str, Any]:
-    response = Client().get("/api/schema/?format=json")
+    from tokens.services import token_create
+
+    _, read = token_create(name="schema reader", scope="read")
+    response = Client().get("/api/schema/?format=json", headers={"Authorization": f"Bearer {read}"})
     assert response.status_code == 200
     return response.json()["paths"]  # type: ignore[no-any-return]
 

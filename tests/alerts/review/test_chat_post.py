@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
+import io
 import logging
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from django.test import override_settings
+from pytest_django.fixtures import Settings
 
 from alerts.models import AlertRule, Evaluation
 from alerts.review.chat import agenda_post_all
@@ -18,51 +17,29 @@ from alerts.signals import evaluation_finished
 from core.weeks import week_shift
 from fleet.models import Team
 from tests.alerts.review.conftest import flag
+from tests.support.webhook import WebhookServer, webhook_server
 
-PORTS = range(18610, 18630)
-
-
-class _Webhook(ThreadingHTTPServer):
-    received: list[dict[str, Any]]
-    status: int
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Webhook
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        length = int(self.headers["Content-Length"])
-        self.server.received.append(json.loads(self.rfile.read(length)))
-        self.send_response(self.server.status)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        return
+PORTS = range(19200, 19220)
+SECRET_PATH = "/services/T0TESTSECRET/B0TESTSECRET/xoxTESTSECRETpart"
 
 
 @pytest.fixture
-def webhook() -> Iterator[_Webhook]:
-    for port in PORTS:
-        try:
-            server = _Webhook(("127.0.0.1", port), _Handler)
-            break
-        except OSError:
-            continue
-    else:
-        pytest.fail("no free port in 18610-18629")
-    server.received, server.status = [], 200
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def webhook() -> Iterator[WebhookServer]:
+    with webhook_server(PORTS) as server:
+        yield server
 
 
 @pytest.fixture
 def hooked_team(
-    team: Team, webhook: _Webhook, make_rule: Callable[..., AlertRule], week: str
+    team: Team,
+    webhook: WebhookServer,
+    make_rule: Callable[..., AlertRule],
+    week: str,
+    settings: Settings,
 ) -> Team:
-    team.chat_webhook_url = f"http://127.0.0.1:{webhook.server_address[1]}/hook"
+    # The test server listens on loopback, which the outbound policy refuses unless allowed.
+    settings.STEWARD_OUTBOUND_ALLOW_NETWORKS = ["127.0.0.1/32"]
+    team.chat_webhook_url = f"{webhook.url}/hook"
     team.save()
     flag(make_rule("NightPager", owner_team=team, severity="page"), week, "sleep_thief")
     return team
@@ -77,14 +54,14 @@ def _finish(week: str, capture: Any) -> None:
 @override_settings(STEWARD_REVIEW_CHAT_POST=True)
 def test_finished_evaluation_of_last_week_posts_the_agenda(
     hooked_team: Team,
-    webhook: _Webhook,
+    webhook: WebhookServer,
     week: str,
     django_capture_on_commit_callbacks: Any,
     other_team: Team,
 ) -> None:
     _finish(week, django_capture_on_commit_callbacks)
     assert len(webhook.received) == 1  # other_team has no webhook
-    text = webhook.received[0]["text"]
+    text = webhook.received[0].body["text"]
     assert f"Alert review {week} for Fraud ML: 1 rule flagged." in text
     assert "1. NightPager (page): Sleep thief" in text
     assert f"/review/{week}/?team=fraud-ml" in text
@@ -92,7 +69,7 @@ def test_finished_evaluation_of_last_week_posts_the_agenda(
 
 @override_settings(STEWARD_REVIEW_CHAT_POST=False)
 def test_nothing_is_posted_unless_enabled(
-    hooked_team: Team, webhook: _Webhook, week: str, django_capture_on_commit_callbacks: Any
+    hooked_team: Team, webhook: WebhookServer, week: str, django_capture_on_commit_callbacks: Any
 ) -> None:
     _finish(week, django_capture_on_commit_callbacks)
     assert webhook.received == []
@@ -100,25 +77,26 @@ def test_nothing_is_posted_unless_enabled(
 
 @override_settings(STEWARD_REVIEW_CHAT_POST=True)
 def test_re_evaluating_an_older_week_does_not_post(
-    hooked_team: Team, webhook: _Webhook, week: str, django_capture_on_commit_callbacks: Any
+    hooked_team: Team, webhook: WebhookServer, week: str, django_capture_on_commit_callbacks: Any
 ) -> None:
     _finish(week_shift(week, -3), django_capture_on_commit_callbacks)
     assert webhook.received == []
 
 
 def test_a_failing_webhook_is_logged_not_raised(
-    hooked_team: Team, webhook: _Webhook, week: str, caplog: pytest.LogCaptureFixture
+    hooked_team: Team, webhook: WebhookServer, week: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    webhook.status = 500
+    webhook.behaviour.status = 500
     with caplog.at_level(logging.WARNING, logger="alerts.review.chat"):
         assert agenda_post_all(week=week) == {"fraud-ml": False}
     assert "review agenda post to team fraud-ml failed" in caplog.text
 
 
 def test_an_unreachable_webhook_is_logged_not_raised(
-    team: Team, week: str, caplog: pytest.LogCaptureFixture
+    team: Team, week: str, caplog: pytest.LogCaptureFixture, settings: Settings
 ) -> None:
-    team.chat_webhook_url = "http://127.0.0.1:18699/nobody-listens"
+    settings.STEWARD_OUTBOUND_ALLOW_NETWORKS = ["127.0.0.1/32"]
+    team.chat_webhook_url = "http://127.0.0.1:19299/nobody-listens"
     team.save()
     with caplog.at_level(logging.WARNING, logger="alerts.review.chat"):
         assert agenda_post_all(week=week) == {"fraud-ml": False}
@@ -129,3 +107,43 @@ def test_task_is_registered_under_its_explicit_name() -> None:
     from config.celery import app
 
     assert "alerts.review.post_agenda_to_chat" in app.tasks
+
+
+def test_a_loopback_webhook_is_refused_by_default(
+    team: Team, webhook: WebhookServer, week: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Saved before the save-time check existed (or by a migration): the send-time check holds.
+    Team.objects.filter(pk=team.pk).update(chat_webhook_url=f"{webhook.url}/hook")
+    with caplog.at_level(logging.WARNING, logger="alerts.review.chat"):
+        assert agenda_post_all(week=week) == {"fraud-ml": False}
+    assert webhook.received == []
+    assert "loopback" in caplog.text
+
+
+def test_a_redirect_is_not_followed(
+    hooked_team: Team, webhook: WebhookServer, week: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with webhook_server(PORTS) as inside:
+        webhook.behaviour.status = 307
+        webhook.behaviour.location = f"{inside.url}/internal-admin"
+        with caplog.at_level(logging.WARNING, logger="alerts.review.chat"):
+            assert agenda_post_all(week=week) == {"fraud-ml": False}
+        assert inside.received == []
+    assert len(webhook.received) == 1
+    assert "HTTP 307" in caplog.text
+
+
+def test_a_failing_post_does_not_log_the_webhook_url(
+    hooked_team: Team, webhook: WebhookServer, week: str, console_log: io.StringIO
+) -> None:
+    hooked_team.chat_webhook_url = f"{webhook.url}{SECRET_PATH}"
+    hooked_team.save()
+    webhook.behaviour.status = 404
+    assert agenda_post_all(week=week) == {"fraud-ml": False}
+    # And when nobody listens (the error text of a failed connection).
+    hooked_team.chat_webhook_url = f"http://127.0.0.1:19299{SECRET_PATH}"
+    hooked_team.save()
+    assert agenda_post_all(week=week) == {"fraud-ml": False}
+    written = console_log.getvalue()
+    assert "review agenda post to team fraud-ml failed" in written
+    assert "TESTSECRET" not in written

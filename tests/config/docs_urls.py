@@ -1,9 +1,0 @@
-"""The API docs as the API branch mounts them, for the CSP browser test."""
-
-from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-
-urlpatterns = [
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-]

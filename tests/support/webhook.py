@@ -1,0 +1,84 @@
+"""A real local HTTP server that records what it receives, for outbound-request tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class WebhookBehaviour:
+    status: int = 200
+    location: str = ""  # sent as Location (with a 3xx status)
+    body: bytes = b""
+    received: list[Received] = field(default_factory=list)
+
+
+class WebhookServer(ThreadingHTTPServer):
+    behaviour: WebhookBehaviour
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    @property
+    def received(self) -> list[Received]:
+        return self.behaviour.received
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: WebhookServer
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        behaviour = self.server.behaviour
+        behaviour.received.append(
+            Received(self.command, self.path, dict(self.headers), json.loads(raw) if raw else None)
+        )
+        self.send_response(behaviour.status)
+        if behaviour.location:
+            self.send_header("Location", behaviour.location)
+        self.send_header("Content-Length", str(len(behaviour.body)))
+        self.end_headers()
+        self.wfile.write(behaviour.body)
+
+    do_POST = _answer  # noqa: N815 (http.server's naming)
+    do_GET = _answer  # noqa: N815
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        return
+
+
+@contextmanager
+def webhook_server(ports: range) -> Iterator[WebhookServer]:
+    """Serve on the first free port of `ports` (each test branch has its own range)."""
+    for port in ports:
+        try:
+            server = WebhookServer(("127.0.0.1", port), _Handler)
+            break
+        except OSError:
+            continue
+    else:
+        raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
+    server.behaviour = WebhookBehaviour()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
