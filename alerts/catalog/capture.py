@@ -100,8 +100,8 @@ def capture_refusal(
     teams = sorted({conflict.team_slug for conflict in refused})
     taken = "; ".join(conflict.describe() for conflict in refused)
     return (
-        f"{rule_label(rule)} would take alerts that another team's rule catches today ({taken}): the rule "
-        "with the most matchers wins an alert. Only a member or token of "
+        f"{rule_label(rule)} would take alerts that another team's rule catches today "
+        f"({taken}): the rule with the most matchers wins an alert. Only a member or token of "
         f"{', '.join(teams)}, or staff, may hand those alerts to another owner."
     )
 
