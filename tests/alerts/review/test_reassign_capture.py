@@ -19,7 +19,11 @@ def recsys_system(other_team: Team) -> AISystem:
 
 
 def test_claiming_a_rule_its_system_owns_is_refused(
-    make_rule: Callable[..., AlertRule], member: User, week: str, team: Team, recsys_system: AISystem
+    make_rule: Callable[..., AlertRule],
+    member: User,
+    week: str,
+    team: Team,
+    recsys_system: AISystem,
 ) -> None:
     """No owner_team, but its system's team owns it (alerts.catalog.ownership): not a stray."""
     rule = make_rule("ModelLatencyHigh", matchers={"model": "recommender-v7"}, system=recsys_system)
@@ -36,7 +40,9 @@ def test_the_owning_team_may_give_its_rule_away(
     team: Team,
     other_team: Team,
 ) -> None:
-    rule = make_rule("ModelLatencyHigh", matchers={"model": "recommender-v7"}, owner_team=other_team)
+    rule = make_rule(
+        "ModelLatencyHigh", matchers={"model": "recommender-v7"}, owner_team=other_team
+    )
     lead = make_user("recsys-lead")
     Membership.objects.create(team=other_team, user=lead)
     decision_record(user=lead, rule=rule, week=week, kind="reassign", reassign_to=team)
