@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -45,9 +46,24 @@ def rule_resolve(candidates: Iterable[AlertRule], labels: Mapping[str, str]) -> 
     for rule in candidates:
         if not rule_matches(rule, labels):
             continue
-        if best is None or (len(rule.matchers), -rule.pk) > (len(best.matchers), -best.pk):
+        if best is None or rule_precedence(rule) > rule_precedence(best):
             best = rule
     return best
+
+
+def rule_precedence(rule: AlertRule) -> tuple[int, float]:
+    """Which of two matching rules wins in `rule_resolve`: more matchers, then the older rule.
+
+    A rule not yet saved (no pk) is the newest, so it loses every tie.
+    """
+    return len(rule.matchers or {}), -(rule.pk if rule.pk is not None else math.inf)
+
+
+def rule_outranks(rule: AlertRule, other: AlertRule) -> bool:
+    """Would `rule` take alerts that `other` catches? Both have the same alertname; there are
+    labels on which both match (no matcher contradicts the other's) and `rule` wins there."""
+    overlap = not _contradicts(rule, other.matchers or {})
+    return overlap and rule_precedence(rule) > rule_precedence(other)
 
 
 def query_labels(labels: Mapping[str, str]) -> dict[str, str]:
@@ -75,6 +91,13 @@ class RuleResolution:
     @property
     def ambiguous(self) -> bool:
         return self.rule is None and len(self.candidates) > 1
+
+    @property
+    def reason(self) -> str:
+        """Why `rule` answers (`rule_resolution` documents the two ways), or why none does."""
+        if self.rule is not None:
+            return "only_candidate" if len(self.candidates) == 1 else "most_specific"
+        return "ambiguous" if self.ambiguous else "no_candidate"
 
 
 def _contradicts(rule: AlertRule, labels: Mapping[str, str]) -> bool:

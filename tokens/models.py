@@ -78,6 +78,14 @@ class ApiToken(models.Model):
     def is_active(self) -> bool:
         return self.revoked_at is None
 
+    def posts_to(self, source: str) -> bool:
+        """A token bound to an integration posts only to that integration's source endpoint,
+        so a signed integration (Grafana's HMAC) cannot skip its signature on an endpoint that
+        checks none. Unbound ingest tokens post anywhere."""
+        return self.integration_id is None or (
+            self.integration is not None and self.integration.source == source
+        )
+
     def allows(self, scope: str) -> bool:
         """`write` implies `read`; `ingest` is only for webhooks."""
         if scope == self.scope:

@@ -3,9 +3,14 @@ statistics, flags, reviews and decisions (read-only), and lint waivers."""
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 import django_filters
-from django.db.models import QuerySet
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db.models import Model, QuerySet
 from rest_framework import viewsets
+from rest_framework.exceptions import PermissionDenied
 
 from alerts.api.serializers import (
     AlertRuleSerializer,
@@ -16,6 +21,7 @@ from alerts.api.serializers import (
     RuleWeekSerializer,
     WaiverSerializer,
 )
+from alerts.catalog.capture import rule_capture_authorize
 from alerts.models import AlertRule, Decision, Episode, Review, RuleFlag, RuleWeek, Waiver
 from api.base import OwnedModelViewSet
 from api.docs import catalog_docs
@@ -58,7 +64,11 @@ class AlertRuleFilter(django_filters.FilterSet):
         "for_duration": "00:05:00",
         "summary": "p99 latency above 300 ms",
     },
-    note="The runbook and system a rule points to must belong to a team the caller may edit.",
+    note="The runbook and system a rule points to must belong to a team the caller may edit. "
+    "Ownership is claimed, not taken: a rule that would win alerts another team's rule catches "
+    "today (the rule with the most matchers wins an alert, so e.g. adding `env=prod` to that "
+    "team's `model=recommender-v7`) may be created or changed only by that team or staff "
+    "(403 naming the team and rule otherwise).",
 )
 class AlertRuleViewSet(OwnedModelViewSet):
     serializer_class = AlertRuleSerializer
@@ -66,6 +76,18 @@ class AlertRuleViewSet(OwnedModelViewSet):
     related_owned = ("runbook", "system")
     ordering_fields = ["alertname", "severity", "layer", "status", "last_fired_at", "created_at"]
     queryset = AlertRule.objects.select_related("owner_team", "system", "runbook")
+
+    def authorize_payload(self, data: dict[str, Any], instance: Model | None) -> None:
+        """Besides the teams named, the alerts the rule would take (alerts.catalog.capture)."""
+        super().authorize_payload(data, instance)
+        before = instance if isinstance(instance, AlertRule) else None
+        rule = copy.copy(before) if before is not None else AlertRule()
+        for name, value in data.items():
+            setattr(rule, name, value)
+        try:
+            rule_capture_authorize(user=self.request.user, rule=rule, before=before)
+        except DjangoPermissionDenied as refused:
+            raise PermissionDenied(str(refused)) from refused
 
 
 class EpisodeFilter(django_filters.FilterSet):

@@ -48,6 +48,15 @@ OWNED_EXAMPLE: dict[str, Any] = {
     "runbook_slug": "fraud-scorer-latency",
     "stale": False,
     "candidates": [],
+    "matched_by": {
+        "rule": 7,
+        "matchers": {"model": "fraud-scorer"},
+        "reason": "most_specific",
+        "explanation": "The most specific rule whose matchers all hold: its matchers include "
+        "those of every other rule the labels fit (#3).",
+        "outranks": [3],
+        "owner_from": "rule",
+    },
 }
 UNCATALOGUED_EXAMPLE: dict[str, Any] = {
     "alertname": "SomethingNew",
@@ -61,6 +70,7 @@ UNCATALOGUED_EXAMPLE: dict[str, Any] = {
     "runbook_slug": None,
     "stale": None,
     "candidates": [],
+    "matched_by": None,
 }
 AMBIGUOUS_EXAMPLE: dict[str, Any] = {
     **UNCATALOGUED_EXAMPLE,
@@ -123,6 +133,32 @@ class _Candidate(serializers.Serializer[Any]):
     firing = serializers.IntegerField(help_text="Episodes of this rule firing now.")
 
 
+class _MatchedBy(serializers.Serializer[Any]):
+    """Why this rule answers (documentation only)."""
+
+    rule = serializers.IntegerField(help_text="The id of the rule that answers.")
+    matchers = serializers.DictField(child=serializers.CharField())
+    reason = serializers.ChoiceField(
+        choices=["only_candidate", "most_specific"],
+        help_text=(
+            "`only_candidate`: the only rule with this alertname whose matchers the labels do "
+            "not contradict; `most_specific`: the most specific rule whose matchers all hold, "
+            "its matchers including those of every other rule the labels fit. Deliveries use "
+            "the same order: the rule with the most matchers wins an alert (ties: the older)."
+        ),
+    )
+    explanation = serializers.CharField(help_text="The reason in words.")
+    outranks = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Ids of the other rules the labels fit."
+    )
+    owner_from = serializers.ChoiceField(
+        choices=["rule", "system"],
+        allow_null=True,
+        help_text="The team is the rule's own (`rule`), else its system's (`system`); null "
+        "when neither has one.",
+    )
+
+
 class OwnershipSerializer(serializers.Serializer[Any]):
     """Output of the ownership check (documentation only: built by alerts.catalog.ownership)."""
 
@@ -146,6 +182,7 @@ class OwnershipSerializer(serializers.Serializer[Any]):
     runbook_slug = serializers.CharField(allow_null=True)
     stale = serializers.BooleanField(allow_null=True)
     candidates = _Candidate(many=True, help_text="Firing ones matter first; empty when one fits.")
+    matched_by = _MatchedBy(allow_null=True, help_text="Which rule answers and why; null if none.")
 
 
 class BatchItemSerializer(serializers.Serializer[Any]):
@@ -173,8 +210,9 @@ class OwnershipView(APIView):
             "given label contradicts its matchers; when several fit, the most specific one "
             "whose matchers all hold answers if it includes the others' matchers, else the "
             "status is `ambiguous` and `candidates` lists them (owner, matchers, runbook, "
-            "firing now). An unknown alertname answers 200 with status `uncatalogued`. Needs "
-            "a `read` token (or `write`) or a logged-in user."
+            "firing now). `matched_by` says which rule answered and why. An unknown "
+            "alertname answers 200 with status `uncatalogued`. Needs a `read` token (or `write`) "
+            "or a logged-in user."
         ),
         parameters=[
             OpenApiParameter("alertname", str, required=True, description="The alert's name."),

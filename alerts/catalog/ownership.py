@@ -259,6 +259,38 @@ def _candidate(rule: AlertRule, snapshot: _Snapshot, firing: int) -> dict[str, A
     }
 
 
+def _matched_by(resolution: RuleResolution) -> dict[str, Any] | None:
+    """Which rule answers and why (`rule_resolution`'s two ways), and where its owner comes
+    from: the rule's own team, else its system's (the module doc)."""
+    rule = resolution.rule
+    if rule is None:
+        return None
+    others = [candidate.pk for candidate in resolution.candidates if candidate.pk != rule.pk]
+    if resolution.reason == "only_candidate":
+        explanation = (
+            f"The only rule named {rule.alertname} whose matchers the labels do not contradict."
+        )
+    else:
+        listed = ", ".join(f"#{pk}" for pk in others)
+        explanation = (
+            "The most specific rule whose matchers all hold: its matchers include those of "
+            f"every other rule the labels fit ({listed})."
+        )
+    owner_from = None
+    if rule.owner_team_id is not None:
+        owner_from = "rule"
+    elif rule_owner_team_id(rule) is not None:
+        owner_from = "system"
+    return {
+        "rule": rule.pk,
+        "matchers": rule.matchers,
+        "reason": resolution.reason,
+        "explanation": explanation,
+        "outranks": others,
+        "owner_from": owner_from,
+    }
+
+
 def _answer(
     alert: AlertQuery,
     resolution: RuleResolution,
@@ -294,6 +326,7 @@ def _answer(
             "escalation_url": team.escalation_url,
             "timezone": team.timezone,
         },
+        "matched_by": _matched_by(resolution),
         "leads": leads,
         "system": None
         if system is None

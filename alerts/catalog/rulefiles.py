@@ -10,10 +10,16 @@ One mapping serves two shapes of the same data:
 The import never clears what the source does not say: an unknown team leaves the owner that an
 admin may have set, a rule without `runbook_url` keeps its runbook. Re-importing the same source
 changes nothing.
+
+Ownership is claimed, not taken (alerts.catalog.capture): a rule that would take alerts another
+team's rule catches today (more matchers, or a team label moving an existing rule) is refused
+and reported, unless the import runs for that team (`--team`) or with `--allow-takeover`. Rules
+created earlier in the same import do not count as "today's".
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,8 +28,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from alerts.catalog.capture import capture_refusal, rule_capture_conflicts
 from alerts.catalog.ownership import runbook_url_annotation
 from alerts.models import AlertRule, matchers_key
 from core.choices import Layer, Severity, Source
@@ -47,6 +55,9 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
     # (where, message): a rule or a field of a rule that could not be mapped.
     unmapped: list[tuple[str, str]] = field(default_factory=list)
+    # (where, message): a rule not written: it would take another team's alerts, or the
+    # model's validation refuses it.
+    refused: list[tuple[str, str]] = field(default_factory=list)
     recording_skipped: int = 0
     # (where, annotation): the exact runbook_url to paste for each imported rule.
     runbook_urls: list[tuple[str, str]] = field(default_factory=list)
@@ -56,6 +67,7 @@ class ImportReport:
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.unmapped += other.unmapped
+        self.refused += other.refused
         self.recording_skipped += other.recording_skipped
         self.runbook_urls += other.runbook_urls
 
@@ -70,10 +82,25 @@ def parse_duration(value: object) -> timedelta | None:
     return duration_parse(str(value))
 
 
+@dataclass(frozen=True)
+class TakeoverConsent:
+    """Whose alerts an import may take (alerts.catalog.capture): those of the team it runs
+    for, or anybody's with `allow_takeover` (an admin who checked the source)."""
+
+    team: Team | None = None
+    allow_takeover: bool = False
+
+    def may_act_for(self, team_id: int) -> bool:
+        return self.allow_takeover or (self.team is not None and self.team.pk == team_id)
+
+
 class _Lookups:
     """Teams, systems and runbooks loaded once per import, not once per rule."""
 
-    def __init__(self) -> None:
+    def __init__(self, consent: TakeoverConsent) -> None:
+        self.consent = consent
+        # Rules this import created: not "today's" rules for the capture check.
+        self.created: set[int] = set()
         self.teams = {t.slug: t for t in Team.objects.all()}
         self.systems = {s.slug: s for s in AISystem.objects.all()}
         self.runbooks = {r.slug: r for r in Runbook.objects.all()}
@@ -207,29 +234,72 @@ def _store(name: str, fields: dict[str, Any], lookups: _Lookups, report: ImportR
         else:
             report.unmapped.append((where, found))
     if rule is None:
-        AlertRule.objects.create(alertname=name, matchers=matchers, **fields)
+        created = AlertRule(alertname=name, matchers=matchers, **fields)
+        if _refused(created, None, where, lookups, report):
+            return
+        created.save()
+        lookups.created.add(created.pk)
         report.created.append(where)
         return
     changed = [k for k, v in fields.items() if getattr(rule, k) != v]
     if not changed:
         report.unchanged.append(where)
         return
+    updated = copy.copy(rule)
     for key in changed:
-        setattr(rule, key, fields[key])
-    rule.save(update_fields=[*changed, "updated_at"])
+        setattr(updated, key, fields[key])
+    if _refused(updated, rule, where, lookups, report, only=changed):
+        return
+    updated.save(update_fields=[*changed, "updated_at"])
     report.updated.append(where)
 
 
+def _refused(
+    rule: AlertRule,
+    before: AlertRule | None,
+    where: str,
+    lookups: _Lookups,
+    report: ImportReport,
+    only: list[str] | None = None,
+) -> bool:
+    """Report and skip a rule the model's validation refuses, or that takes another team's
+    alerts without consent. An update validates the fields it writes (a rule an admin muted
+    until a date now past must still take a new expression)."""
+    try:
+        if only is None:
+            rule.full_clean()
+        else:
+            rule.clean_fields(
+                exclude=[f.name for f in AlertRule._meta.fields if f.name not in only]
+            )
+    except ValidationError as error:
+        report.refused.append((where, "; ".join(error.messages)))
+        return True
+    conflicts = rule_capture_conflicts(rule, before=before, ignore=lookups.created)
+    refusal = capture_refusal(rule, conflicts, may_act_for=lookups.consent.may_act_for)
+    if refusal is None:
+        return False
+    consent = lookups.consent
+    teams = sorted({c.team_slug for c in conflicts if not consent.may_act_for(c.team_id)})
+    fix = f"import as that team (--team {teams[0]}) or " if len(teams) == 1 else ""
+    report.refused.append((where, f"{refusal} To allow it, {fix}pass --allow-takeover."))
+    return True
+
+
 @transaction.atomic
-def rules_import(*, groups: Iterable[Any], origin: str) -> ImportReport:
+def rules_import(
+    *, groups: Iterable[Any], origin: str, consent: TakeoverConsent | None = None
+) -> ImportReport:
     """Create or update catalog rules from Prometheus rule groups.
 
     1. Normalise each rule (file or API shape); recording rules are counted and skipped.
     2. Map labels and annotations to catalog fields, reporting what cannot be mapped.
-    3. Create the rule, or update only the fields that differ (re-import changes nothing).
+    3. Refuse (and report) a rule the model's validation refuses or that would take another
+       team's alerts without `consent`.
+    4. Create the rule, or update only the fields that differ (re-import changes nothing).
     """
     report = ImportReport()
-    lookups = _Lookups()
+    lookups = _Lookups(consent or TakeoverConsent())
     seen: set[tuple[str, str]] = set()
     for g_index, group in enumerate(groups):
         if not isinstance(group, Mapping) or not isinstance(group.get("rules"), list):

@@ -73,11 +73,29 @@ def _receive(request: HttpRequest, spec: SourceSpec) -> tuple[JsonResponse, Deli
         message = f"This token has scope {token.scope!r}; webhooks need 'ingest'."
         return _error(403, message), _unsaved(spec, "", message)
     try:
+        bound_elsewhere = not token.posts_to(spec.source)
+    except _UNAVAILABLE:
+        logger.exception("integration lookup failed: database unavailable")
+        return _unavailable(), _unsaved(spec, "", "database unavailable")
+    if bound_elsewhere:
+        message = _bound_message(token)
+        return _error(403, message), _unsaved(spec, "", message)
+    try:
         body = request.body
     except RequestDataTooBig:
         message = "The body is larger than the accepted maximum (10 MiB by default)."
         return _error(413, message), _unsaved(spec, "", message)
     return _ingest(request, spec, body, token)
+
+
+def _bound_message(token: ApiToken) -> str:
+    integration = token.integration
+    name, source = (integration.name, integration.source) if integration else ("?", "?")
+    endpoints = [
+        f"/api/v1/integrations/{e}/" for e, spec in SOURCES.items() if spec.source == source
+    ]
+    where = f"post to {endpoints[0]} with it" if endpoints else "it posts to no webhook"
+    return f"This token belongs to the integration {name!r} ({source}); {where}."
 
 
 def _ingest(

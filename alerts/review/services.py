@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -11,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from alerts.catalog.capture import rule_capture_authorize
 from alerts.models import AlertRule, Decision, Review
 from alerts.review.selectors import agenda_items
 from fleet.access import can_edit_or_claim, can_edit_team_object, team_ids_for_user
@@ -50,6 +52,18 @@ def _check_open(review: Review | None) -> None:
         raise ValidationError("This review is closed; its minutes are read-only.")
 
 
+def _check_writable(user: Any, review: Review | None) -> None:
+    """A team's minutes take decisions only from those who run its meeting, so the page's
+    `?team=` cannot file a decision in another team's review. The fleet-wide review's agenda
+    holds every team's rules: whoever may decide a rule may decide it there."""
+    if review is not None and review.team is not None and not can_run_review(user, review.team):
+        raise PermissionDenied(
+            f"This decision would go into the minutes of {review.team.slug}'s review, which "
+            "only its members (or staff) write. Decide from your own team's review page."
+        )
+    _check_open(review)
+
+
 @transaction.atomic
 def decision_record(
     *,
@@ -76,10 +90,15 @@ def decision_record(
     rule = AlertRule.objects.select_for_update().get(pk=rule.pk)
     if not can_decide(user, rule, kind=kind, reassign_to=reassign_to):
         raise PermissionDenied("Only members of the rule's team or staff decide for it.")
-    _check_open(review)
+    _check_writable(user, review)
     _validate(
         kind=kind, rule=rule, note=note, mute_until=mute_until, reassign_to=reassign_to, now=now
     )
+    if kind == Kind.REASSIGN:
+        # Claiming a rule without owner_team must not take one its system's team owns.
+        moved = copy.copy(rule)
+        moved.owner_team = reassign_to
+        rule_capture_authorize(user=user, rule=moved, before=rule)
     decision = Decision.objects.create(
         review=review,
         week=week,

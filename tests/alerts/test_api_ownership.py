@@ -69,6 +69,43 @@ def test_owned_alert_resolves_most_specific_rule(
     )
 
 
+def test_the_answer_says_which_rule_matched_and_why(
+    read_client: Client, catalog: dict[str, Any]
+) -> None:
+    specific, generic = catalog["specific"], catalog["generic"]
+    body = read_client.get(
+        "/api/v1/ownership/", {"alertname": "ModelLatencyHigh", "model": "fraud-scorer"}
+    ).json()
+    assert body["matched_by"] == {
+        "rule": specific.pk,
+        "matchers": {"model": "fraud-scorer"},
+        "reason": "most_specific",
+        "explanation": (
+            "The most specific rule whose matchers all hold: its matchers include those of "
+            f"every other rule the labels fit (#{generic.pk})."
+        ),
+        "outranks": [generic.pk],
+        "owner_from": "rule",
+    }
+    only = read_client.get(
+        "/api/v1/ownership/", {"alertname": "ModelLatencyHigh", "model": "churn"}
+    ).json()["matched_by"]
+    assert (only["rule"], only["reason"], only["outranks"]) == (generic.pk, "only_candidate", [])
+    assert only["owner_from"] is None
+    ambiguous = read_client.get("/api/v1/ownership/", {"alertname": "ModelLatencyHigh"}).json()
+    assert ambiguous["status"] == "ambiguous" and ambiguous["matched_by"] is None
+
+
+def test_the_answer_says_when_the_owner_comes_from_the_system(
+    read_client: Client, team: Team
+) -> None:
+    system = AISystem.objects.create(slug="churn", name="Churn", owner_team=team)
+    AlertRule.objects.create(alertname="DriftHigh", matchers={"model": "churn"}, system=system)
+    body = read_client.get("/api/v1/ownership/", {"alertname": "DriftHigh"}).json()
+    assert body["team"]["slug"] == "fraud-ml"
+    assert body["matched_by"]["owner_from"] == "system"
+
+
 def test_catch_all_rule_without_team_is_unowned(read_client: Client, catalog: Any) -> None:
     # Another model's alert: only the catch-all fits (no labels at all is ambiguous).
     body = read_client.get(

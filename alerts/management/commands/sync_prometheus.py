@@ -9,7 +9,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from alerts.catalog.rulefiles import rules_import
 from alerts.integrations.prometheus.client import PrometheusError, prometheus_rule_groups
-from alerts.management.commands.import_rules import report_write
+from alerts.management.commands.import_rules import (
+    consent_arguments_add,
+    consent_from,
+    report_write,
+)
 
 
 class Command(BaseCommand):
@@ -17,8 +21,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--url", default=None, help="Prometheus URL (default PROMETHEUS_URL)")
+        consent_arguments_add(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        consent = consent_from(options)
         url = options["url"] or settings.PROMETHEUS_URL
         if not url:
             raise CommandError("Set PROMETHEUS_URL (or pass --url) to sync from Prometheus.")
@@ -26,4 +32,4 @@ class Command(BaseCommand):
             groups = prometheus_rule_groups(url=url)
         except PrometheusError as exc:
             raise CommandError(str(exc)) from exc
-        report_write(self, rules_import(groups=groups, origin=url))
+        report_write(self, rules_import(groups=groups, origin=url, consent=consent))

@@ -14,7 +14,7 @@ from alerts.integrations.alertmanager.fingerprint import fingerprint
 from alerts.integrations.grafana.adapter import signature
 from alerts.models import AlertRule, Delivery, Episode
 from fleet.models import AISystem
-from tests.alerts.integrations.conftest import FIXTURES
+from tests.alerts.integrations.conftest import FIXTURES, capture
 from tokens.models import ApiToken, Integration
 from tokens.services import token_create
 
@@ -269,3 +269,31 @@ def test_generic_missing_alertname_is_422(post: Post) -> None:
     response = post("generic", {"alerts": [{"labels": {"job": "etl"}}]})
     assert response.status_code == 422
     assert "alertname" in response.json()["error"]
+
+
+# --- A token bound to an integration posts only to its source ------------------------------
+
+VALID: dict[str, Any] = {
+    "alertmanager": capture()[0],
+    "generic": {"alerts": [{"alertname": "NightlyJobFailed", "labels": {"job": "etl"}}]},
+}
+
+
+@pytest.mark.parametrize("endpoint", ["alertmanager", "generic"])
+def test_a_signed_grafana_token_cannot_skip_its_signature_elsewhere(
+    post: Post, signed_token: str, endpoint: str
+) -> None:
+    """The issue's finding 4: the same token posted unsigned to another endpoint was accepted."""
+    response = post(endpoint, VALID[endpoint], token=signed_token)
+    assert response.status_code == 403
+    assert "grafana-prod" in response.json()["error"]
+    assert "/api/v1/integrations/grafana/" in response.json()["error"]
+    assert Episode.objects.count() == 0
+
+
+def test_an_integration_token_still_posts_to_its_own_source(post: Post) -> None:
+    integration = Integration.objects.create(name="prod alertmanager", source="prometheus")
+    _, raw = token_create(name="am", scope=ApiToken.Scope.INGEST, integration=integration)
+    response = post("alertmanager", VALID["alertmanager"], token=raw)
+    assert response.status_code == 200, response.content
+    assert post("grafana", _fixture("grafana.json"), token=raw).status_code == 403

@@ -254,3 +254,26 @@ def test_one_predicate_decides_who_may_open_and_submit_the_form(
     assert not can_decide(claimer, orphan, kind="prune")
     assert not can_decide(claimer, owned)
     assert not can_decide(outsider, orphan)  # belongs to no team: nothing to claim it for
+
+
+def test_team_query_cannot_put_a_decision_into_another_teams_meeting(
+    client: Client,
+    member: User,
+    rule: AlertRule,
+    week: str,
+    other_team: Team,
+    make_user: Callable[..., User],
+) -> None:
+    """`?team=recsys` on the decide POST used to file our decision in recsys's open minutes."""
+    lead = make_user("recsys-lead")
+    Membership.objects.create(team=other_team, user=lead)
+    meeting = Review.objects.create(week=week, team=other_team, started_at=timezone.now())
+    client.force_login(member)
+    response = client.post(
+        f"/review/{week}/rules/{rule.pk}/decide/?team=recsys",
+        {f"rule-{rule.pk}-kind": "tune", f"rule-{rule.pk}-note": "raise to 400 ms"},
+    )
+    assert response.status_code == 403
+    assert "recsys" in response.content.decode()
+    assert not meeting.decisions.exists()
+    assert not Decision.objects.exists()
