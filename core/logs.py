@@ -71,7 +71,10 @@ def logging_config(*, log_format: str, level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": "core.logs.RequestIdFilter"}},
+        "filters": {
+            "request_id": {"()": "core.logs.RequestIdFilter"},
+            "database_unavailable": {"()": "core.database.DatabaseUnavailableLogFilter"},
+        },
         "formatters": {
             "json": {"()": "core.logs.JsonFormatter"},
             "text": {
@@ -89,6 +92,7 @@ def logging_config(*, log_format: str, level: str) -> dict[str, Any]:
         # Django's request logger repeats what the request log line already says.
         "loggers": {
             "django.server": {"level": "WARNING"},
+            "django.request": {"filters": ["database_unavailable"]},
             # One "BEGIN" line per process start; lockouts are logged at WARNING anyway.
             "axes.apps": {"level": "WARNING"},
         },
