@@ -11,6 +11,7 @@ from django.core.cache import cache
 from kombu.exceptions import OperationalError as BrokerUnavailable
 from redis.exceptions import RedisError
 
+from core.outages import BROKER_OUTAGE, CACHE_OUTAGE
 from core.weeks import parse_week
 
 logger = logging.getLogger(__name__)
@@ -30,8 +31,8 @@ def enqueue_evaluation(sender: Any, weeks: Iterable[str] = (), **kwargs: Any) ->
     starts, so changes made during the run queue the next one. With no broker (eager), the key
     simply expires: one evaluation per window, in-process.
 
-    Redis down: logged and skipped (see _REDIS_DOWN); the next delivery after it returns, or the
-    hourly `steward.evaluate_current_week`, catches up.
+    Redis down: skipped (see _REDIS_DOWN), logged once per outage (`core.outages`); the next
+    delivery after it returns, or the hourly `steward.evaluate_current_week`, catches up.
     """
     from alerts.tasks import PENDING_KEY, evaluate_week
 
@@ -40,17 +41,23 @@ def enqueue_evaluation(sender: Any, weeks: Iterable[str] = (), **kwargs: Any) ->
         parse_week(week)
         key = PENDING_KEY.format(week=week)
         try:
-            if not cache.add(key, 1, timeout=2 * delay + 30):
-                continue
-        except _REDIS_DOWN:
-            logger.warning("evaluation of %s not enqueued: cache unavailable", week, exc_info=True)
+            added = cache.add(key, 1, timeout=2 * delay + 30)
+        except _REDIS_DOWN as error:
+            message = "evaluation of %s not enqueued: cache unavailable"
+            CACHE_OUTAGE.failure(logger, message, week, error=error)
+            continue
+        CACHE_OUTAGE.success(logger)
+        if not added:
             continue
         try:
             evaluate_week.apply_async(args=(week,), countdown=delay)
-        except _REDIS_DOWN:
-            logger.warning("evaluation of %s not enqueued: broker unavailable", week, exc_info=True)
+        except _REDIS_DOWN as error:
+            message = "evaluation of %s not enqueued: broker unavailable"
+            BROKER_OUTAGE.failure(logger, message, week, error=error)
             # Let the next delivery try again instead of waiting for the key to expire.
             try:
                 cache.delete(key)
             except _REDIS_DOWN:
                 pass
+            continue
+        BROKER_OUTAGE.success(logger)

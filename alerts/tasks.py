@@ -11,16 +11,25 @@ from typing import Any
 
 from celery import shared_task
 from celery.app.task import Task
+from celery.utils.time import get_exponential_backoff_interval
 from django.core.cache import cache
 
 from alerts.noise.evaluation import week_evaluate
 from alerts.noise.locking import EvaluationBusy
+from core.database import DATABASE_UNAVAILABLE
 from core.weeks import current_week, parse_week, week_shift
 
 # While this key exists a re-evaluation of the week is already queued (see alerts.receivers).
 PENDING_KEY = "steward:evaluation-pending:{week}"
 
 logger = logging.getLogger(__name__)
+
+# A lost database connection (restart, failover, a reaped backend) is retried 1, 2, 4 … 60 s
+# later, at most this many times (about 3 minutes in all); after that the hourly beat catches up.
+CONNECTION_RETRIES = 8
+CONNECTION_BACKOFF_MAX_SECONDS = 60
+# The busy case waits for the running evaluation of the same week.
+BUSY_RETRY_SECONDS = 30
 
 # Every task: acknowledged after it ran (acks_late) and requeued if its worker dies
 # (reject_on_worker_lost), which is safe because the tasks are idempotent; bounded in time.
@@ -50,7 +59,32 @@ def evaluate_week(self: Task[Any, Any], week: str) -> None:
             logger.info("evaluation of %s already running; not waiting for it", week)
             return
         # Another worker is evaluating this week with possibly older data: run after it.
-        raise self.retry(exc=busy, countdown=30) from busy
+        raise self.retry(exc=busy, countdown=BUSY_RETRY_SECONDS) from busy
+    except DATABASE_UNAVAILABLE as lost:
+        # The week's transaction rolled back and its lock went with the connection; Celery's
+        # Django fixup replaces the unusable connection before the next attempt.
+        attempt = self.request.retries
+        if self.request.is_eager or attempt >= CONNECTION_RETRIES:
+            raise
+        countdown = connection_retry_delay(attempt)
+        logger.warning(
+            "evaluation of %s: database connection lost (%s); retry %d/%d in %d s",
+            week,
+            type(lost).__name__,
+            attempt + 1,
+            CONNECTION_RETRIES,
+            countdown,
+        )
+        raise self.retry(exc=lost, countdown=countdown) from lost
+
+
+def connection_retry_delay(attempt: int) -> int:
+    """Seconds before retry number `attempt + 1` after a lost connection: 1, 2, 4 … 60."""
+    return int(
+        get_exponential_backoff_interval(
+            factor=1, retries=attempt, maximum=CONNECTION_BACKOFF_MAX_SECONDS, full_jitter=False
+        )
+    )
 
 
 @shared_task(

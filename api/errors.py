@@ -20,6 +20,8 @@ from rest_framework.fields import get_error_detail
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from core.database import RETRY_AFTER_SECONDS, is_database_unavailable
+
 logger = logging.getLogger(__name__)
 
 
@@ -37,6 +39,10 @@ def is_api_request(request: HttpRequest) -> bool:
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def database_unavailable_body() -> dict[str, Any]:
+    return error_body("database_unavailable", "The database is unavailable; retry later.")
 
 
 def _flatten(detail: Any) -> Any:
@@ -60,6 +66,12 @@ def _from_django(exc: DjangoValidationError) -> exceptions.ValidationError:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         exc = _from_django(exc)
+    if is_database_unavailable(exc):
+        # Transient: a 503 the client retries, and one log line (no traceback per request).
+        logger.warning("API request refused: database unavailable (%s)", type(exc).__name__)
+        refused = Response(database_unavailable_body(), status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        refused["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return refused
     response = exception_handler(exc, context)
     if response is None:
         # Not an API exception: log it and answer a JSON 500 instead of Django's HTML page.

@@ -19,7 +19,8 @@ from django.http import (
 )
 from django.template import loader
 
-from api.errors import error_body, is_api_request
+from api.errors import database_unavailable_body, error_body, is_api_request
+from core.database import RETRY_AFTER_SECONDS
 from core.logs import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,12 @@ _BARE_500 = (
     "<!doctype html><html lang=en><head><meta charset=utf-8><title>Server error · Steward</title>"
     "</head><body><h1>Something went wrong on our side</h1><p>The error has been logged. "
     '<a href="/">Back to the overview</a></p></body></html>'
+)
+
+_BARE_503 = (
+    "<!doctype html><html lang=en><head><meta charset=utf-8><title>Database unavailable · "
+    "Steward</title></head><body><h1>Steward cannot reach its database right now</h1>"
+    "<p>Try again in a few seconds.</p></body></html>"
 )
 
 
@@ -74,6 +81,25 @@ def server_error(request: HttpRequest) -> HttpResponse:
         logger.exception("The 500 page failed to render; answering the bare one")
         body = _BARE_500
     return HttpResponseServerError(body)
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After while the database cannot be reached (see
+    `config.middleware.DatabaseUnavailableMiddleware`). Like the 500 page, rendered without the
+    request: its session and user are in the database."""
+    response: HttpResponse
+    if is_api_request(request):
+        response = JsonResponse(database_unavailable_body(), status=503)
+    else:
+        body: str
+        try:
+            body = loader.render_to_string("errors/503.html", {"request_id": request_id_var.get()})
+        except Exception:
+            logger.exception("The 503 page failed to render; answering the bare one")
+            body = _BARE_503
+        response = HttpResponse(body, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

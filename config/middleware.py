@@ -1,17 +1,22 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponseBadRequest, HttpResponseBase
 from django.template import loader
 
 from api.errors import is_api_request
+from config.error_pages import database_unavailable
+from core.database import is_database_unavailable
 from core.logs import clean_request_id, request_id_var
 
 _access_log = logging.getLogger("steward.request")
@@ -130,3 +135,59 @@ class ContentSecurityPolicyMiddleware:
         if policy:
             response["Content-Security-Policy"] = policy
         return response
+
+
+# The database failure of the request being answered, if any (see DatabaseUnavailableMiddleware).
+_database_failure: ContextVar[BaseException | None] = ContextVar("database_failure", default=None)
+_logger = logging.getLogger(__name__)
+
+
+class DatabaseUnavailableMiddleware:
+    """503 with Retry-After, never a 500, while the database cannot be reached.
+
+    A view's exception arrives in `process_exception`. One raised by an inner middleware (the
+    session and user read for the login check) has already become Django's 500 when the chain
+    returns here, so `got_request_exception`, which Django sends first, records it and the 500
+    is replaced. Either way the refusal is one warning line; `core.database.
+    DatabaseUnavailableLogFilter` keeps Django's traceback for it out of the log.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        token = _database_failure.set(None)
+        try:
+            response = self.get_response(request)
+            failure = _database_failure.get()
+            if failure is not None and response.status_code == 500:
+                return _refuse(request, failure)
+            return response
+        finally:
+            _database_failure.reset(token)
+
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponseBase | None:
+        if not is_database_unavailable(exception):
+            return None
+        return _refuse(request, exception)
+
+
+def _refuse(request: HttpRequest, failure: BaseException) -> HttpResponseBase:
+    _logger.warning(
+        "%s %s refused: database unavailable (%s)",
+        request.method,
+        request.path,
+        type(failure).__name__,
+    )
+    return database_unavailable(request)
+
+
+def _note_database_failure(sender: object, **kwargs: Any) -> None:
+    failure = sys.exc_info()[1]
+    if is_database_unavailable(failure):
+        _database_failure.set(failure)
+
+
+got_request_exception.connect(_note_database_failure, dispatch_uid="steward-database-failure")

@@ -64,6 +64,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
     "ops.middleware.HttpMetricsMiddleware",
+    # Outside the session and user middleware, whose database reads it must also answer for.
+    "config.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -190,8 +192,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 600, minimum=1)
-CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 540, minimum=1)
+# A week's full evaluation takes 4-13 s at 1-3M episodes (README "Benchmark"): 120 s leaves
+# ample room and keeps the visibility timeout below, hence the wait after a crash, short.
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 120, minimum=1)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 100, minimum=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing from a web request (the debounced evaluation) gives up within about a second when
 # the broker is down; the caller logs it and the hourly beat evaluation catches up.
@@ -202,8 +206,19 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.2,
     "interval_max": 0.2,
 }
-# A task unacknowledged for this long is redelivered; it must exceed the longest task.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900)}
+# A burst of deliveries for a week makes one re-evaluation this many seconds after the first.
+STEWARD_EVALUATION_DEBOUNCE_SECONDS = env_int("STEWARD_EVALUATION_DEBOUNCE_SECONDS", 60, minimum=0)
+# A task unacknowledged for this long is redelivered to another worker (or the restarted one):
+# after a whole worker is killed, its tasks wait about this long (kombu looks for them when a
+# worker starts and every 100 s). A live worker holds a message from the moment it reserves it:
+# through its countdown (the debounce, or a retry's: busy 30 s, lost connection up to 60 s, see
+# alerts/tasks.py) and its run (up to the hard time limit). The default covers that, plus a
+# margin, so no live task is redelivered; were one ever, the tasks are idempotent.
+_LONGEST_COUNTDOWN = max(STEWARD_EVALUATION_DEBOUNCE_SECONDS, 60)
+_visibility_timeout = env_int(
+    "CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + _LONGEST_COUNTDOWN + 20, minimum=1
+)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _visibility_timeout}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Noise evaluation (alerts/tasks.py): the running week every hour, and last week once more
@@ -301,8 +316,6 @@ STEWARD_REVIEW_CHAT_POST = env_bool("STEWARD_REVIEW_CHAT_POST", False)
 STEWARD_OUTBOUND_ALLOW_NETWORKS = env_networks("STEWARD_OUTBOUND_ALLOW_NETWORKS")
 # Lint gate: `--forecast` warns when a rule would have fired more often than this in 7 days.
 STEWARD_LINT_FORECAST_MAX_FIRES = env_int("STEWARD_LINT_FORECAST_MAX_FIRES", 20, minimum=0)
-# A burst of deliveries for a week makes one re-evaluation this many seconds after the first.
-STEWARD_EVALUATION_DEBOUNCE_SECONDS = env_int("STEWARD_EVALUATION_DEBOUNCE_SECONDS", 60, minimum=0)
 
 # Logs: JSON lines by default in production, readable text with DEBUG on (core/logs.py).
 LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json") or "json"

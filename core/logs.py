@@ -138,6 +138,7 @@ def logging_config(*, log_format: str, level: str) -> dict[str, Any]:
         "filters": {
             "request_id": {"()": "core.logs.RequestIdFilter"},
             "redact_secrets": {"()": "core.logs.RedactSecretsFilter"},
+            "database_unavailable": {"()": "core.database.DatabaseUnavailableLogFilter"},
         },
         "formatters": {
             "json": {"()": "core.logs.JsonFormatter"},
@@ -162,6 +163,7 @@ def logging_config(*, log_format: str, level: str) -> dict[str, Any]:
             # urllib3's DEBUG lines carry request paths, which for a chat webhook are the
             # secret; LOG_LEVEL=DEBUG must not turn them on.
             "urllib3": {"level": "INFO"},
+            "django.request": {"filters": ["database_unavailable"]},
             # One "BEGIN" line per process start; lockouts are logged at WARNING anyway.
             "axes.apps": {"level": "WARNING"},
         },

@@ -18,9 +18,12 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # Finish in-flight requests (an Alertmanager delivery) before a worker exits on deploy.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
-# Recycle workers now and then so that a slow leak cannot grow without bound.
+# Recycle workers now and then so that a slow leak cannot grow without bound. Gunicorn's gthread
+# worker drops requests when it recycles (connections accepted or kept alive but not answered);
+# this one drains them first (ops/gunicorn_worker.py), so recycling loses nothing.
+worker_class = "ops.gunicorn_worker.DrainingThreadWorker"
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
-max_requests_jitter = 200
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
 accesslog = None
 errorlog = "-"
 # /dev/shm is memory-backed inside containers; the default /tmp may be a slow overlay.

@@ -40,6 +40,7 @@ from alerts.selectors import (
     rule_resolution,
     rules_by_alertname,
 )
+from core.outages import CACHE_OUTAGE
 from fleet.models import Membership, Team
 
 logger = logging.getLogger(__name__)
@@ -178,9 +179,12 @@ def _snapshots(names: set[str]) -> dict[str, _Snapshot]:
         version = ownership_cache_version()
         keys = {f"steward:ownership:{version}:{sha1_hex(name)}": name for name in names}
         found = cache.get_many(list(keys))
-    except Exception:  # noqa: BLE001 (a cache outage must not stop ownership answers)
-        logger.warning("Ownership cache unavailable; reading the database", exc_info=True)
+    except Exception as error:  # noqa: BLE001 (a cache outage must not stop ownership answers)
+        CACHE_OUTAGE.failure(
+            logger, "ownership cache unavailable; reading the database", error=error
+        )
         return _load(names)
+    CACHE_OUTAGE.success(logger)
     snapshots = {keys[key]: value for key, value in found.items()}
     missing = names - snapshots.keys()
     if missing:
@@ -190,8 +194,8 @@ def _snapshots(names: set[str]) -> dict[str, _Snapshot]:
                 {key: loaded[name] for key, name in keys.items() if name in loaded},
                 timeout=OWNERSHIP_CACHE_SECONDS,
             )
-        except Exception:  # noqa: BLE001
-            logger.warning("Ownership cache unavailable for writing", exc_info=True)
+        except Exception as error:  # noqa: BLE001
+            CACHE_OUTAGE.failure(logger, "ownership cache unavailable for writing", error=error)
         snapshots.update(loaded)
     return snapshots
 

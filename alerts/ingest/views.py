@@ -12,7 +12,7 @@ import logging
 import time
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError, DataError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -21,13 +21,14 @@ from alerts.integrations.payload import PayloadError
 from alerts.integrations.registry import SOURCES, SourceSpec
 from alerts.models import Delivery
 from alerts.signals import delivery_recorded
+from core.database import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from core.jsonparse import JsonBadText, JsonTooDeep, json_parse, printable, text_problem
 from tokens.authentication import raw_token_from_header
 from tokens.models import ApiToken
 from tokens.services import token_authenticate
 
 logger = logging.getLogger(__name__)
-_UNAVAILABLE = (OperationalError, InterfaceError)
+_UNAVAILABLE = DATABASE_UNAVAILABLE
 
 
 def _error(status: int, message: str, **headers: str) -> JsonResponse:
@@ -38,7 +39,11 @@ def _error(status: int, message: str, **headers: str) -> JsonResponse:
 
 
 def _unavailable() -> JsonResponse:
-    return _error(503, "The database is unavailable; retry later.", **{"Retry-After": "5"})
+    return _error(
+        503,
+        "The database is unavailable; retry later.",
+        **{"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 @csrf_exempt

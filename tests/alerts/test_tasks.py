@@ -128,3 +128,23 @@ def test_in_process_a_busy_week_is_skipped_instead_of_blocking_the_request(
     monkeypatch.setattr(tasks, "week_evaluate", busy)
     result = tasks.evaluate_week.apply(args=(WEEK,))
     assert result.successful()
+
+
+def test_the_visibility_timeout_outlasts_a_held_task_yet_redelivers_within_minutes() -> None:
+    """Issue 17, finding 9: with 900 s, a whole-worker SIGKILL left its tasks for 15 minutes.
+
+    A live worker holds a message through its countdown and its run, so anything shorter than
+    that would run a task twice; anything much longer only delays recovery from a crash."""
+    timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    longest_countdown = max(
+        settings.STEWARD_EVALUATION_DEBOUNCE_SECONDS,
+        tasks.BUSY_RETRY_SECONDS,
+        tasks.connection_retry_delay(tasks.CONNECTION_RETRIES),
+    )
+    assert timeout > settings.CELERY_TASK_TIME_LIMIT + longest_countdown
+    assert timeout <= 300
+
+
+def test_a_lost_connection_is_retried_with_a_bounded_backoff() -> None:
+    delays = [tasks.connection_retry_delay(n) for n in range(tasks.CONNECTION_RETRIES)]
+    assert delays == [1, 2, 4, 8, 16, 32, 60, 60]

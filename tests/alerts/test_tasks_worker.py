@@ -206,3 +206,44 @@ def test_a_worker_killed_mid_evaluation_leaves_the_week_for_a_redelivery(
     assert "Abandoned" in abandoned.error
     redelivered = results(WEEK)
     assert clean_results(WEEK) == redelivered  # RuleWeek, RuleFlag and CoFiring rows alike
+
+
+def _terminate_backends_in_transaction() -> int:
+    """pg_terminate_backend on every other backend of the test database that is inside a
+    transaction: the worker held at `evaluation_writing`, as a failover or restart would."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
+            " AND pid <> pg_backend_pid() AND state = 'idle in transaction'",
+            [connection.settings_dict["NAME"]],
+        )
+        return len(cursor.fetchall())
+
+
+def test_an_evaluation_whose_connection_is_dropped_is_retried_and_succeeds(
+    start_worker: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    """Finding 6 of issue 17: only "busy" was retried, so an evaluation interrupted by a lost
+    connection stayed failed until the next delivery or the hourly beat."""
+    rule = _noisy_rule(25)
+    start_worker(**{PAUSE_ENV: "3"})  # every attempt pauses 3 s inside its write transaction
+    tasks.evaluate_week.delay(WEEK)
+    _wait_for(
+        lambda: Evaluation.objects.filter(week=WEEK, status="running").exists(),
+        what="the evaluation to start",
+    )
+    time.sleep(0.5)  # inside the write transaction
+    assert _terminate_backends_in_transaction() == 1
+
+    _wait_for(
+        lambda: Evaluation.objects.filter(week=WEEK, status="done").exists(),
+        what="the evaluation retried after its connection was dropped",
+    )
+    # The interrupted attempt could not record its failure over the dead connection; the retry
+    # found it "running" under the lock and marked it abandoned.
+    assert sorted(Evaluation.objects.filter(week=WEEK).values_list("status", flat=True)) == [
+        "done",
+        "failed",
+    ]
+    assert RuleFlag.objects.filter(rule=rule, week=WEEK, flag="noisy").exists()
+    assert "database connection lost" in _LOGS[0].read_text()

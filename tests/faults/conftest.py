@@ -53,10 +53,11 @@ def wait_for(condition: Callable[[], Any], *, seconds: float, what: str, logs: s
 class Gunicorn:
     """`gunicorn config.wsgi -c deploy/gunicorn.conf.py`, configured only through env vars."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, *, port: int = GUNICORN_PORT) -> None:
         self.env = env
         self.log_path = log_path
-        self.base = f"http://127.0.0.1:{GUNICORN_PORT}"
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -65,7 +66,7 @@ class Gunicorn:
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DEBUG": "1",
             "LOG_FORMAT": "json",
-            "GUNICORN_BIND": f"127.0.0.1:{GUNICORN_PORT}",
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
             **self.env,
         }
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -102,7 +103,7 @@ class Gunicorn:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
-        wait_for_port(GUNICORN_PORT, up=False, timeout=5)
+        wait_for_port(self.port, up=False, timeout=5)
 
 
 @pytest.fixture
