@@ -23,6 +23,13 @@ from tokens.models import ApiToken
 from tokens.services import token_create
 
 
+class Tokens(dict[str, str]):
+    """Raw tokens by scope; Hypothesis prints a failing example's fixtures, never the secrets."""
+
+    def __repr__(self) -> str:
+        return f"Tokens({', '.join(self)})"
+
+
 @contextmanager
 def fresh() -> Iterator[None]:
     cache.clear()  # cached ownership answers would outlive the rolled-back rows
@@ -48,10 +55,10 @@ def world(team: Team, member: User, make_user: Callable[..., User]) -> dict[str,
         matchers={"model": "fraud-scorer"},
     )
     AlertRule.objects.create(alertname="ModelLatencyHigh", owner_team=other, matchers={})
-    tokens = {
-        scope: token_create(name=f"fuzz {scope}", scope=scope, created_by=staff)[1]
+    tokens = Tokens(
+        (str(scope), token_create(name=f"fuzz {scope}", scope=scope, created_by=staff)[1])
         for scope in (ApiToken.Scope.READ, ApiToken.Scope.WRITE, ApiToken.Scope.INGEST)
-    }
+    )
     return {
         "team": team,
         "other": other,
