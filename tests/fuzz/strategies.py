@@ -177,20 +177,32 @@ def _replace(document: Any, path: tuple[Any, ...], value: Any) -> Any:
     return copy
 
 
+def _delete(document: Any, path: tuple[Any, ...]) -> Any:
+    copy = json.loads(json.dumps(document))
+    target = copy
+    for key in path[:-1]:
+        target = target[key]
+    del target[path[-1]]
+    return copy
+
+
 @st.composite
 def mutated(draw: st.DrawFn, document: dict[str, Any]) -> Any:
-    """`document` (a valid payload) with one to three values replaced by hostile ones, or a key
-    added: close enough to valid to get past the first check and reach the storage code."""
-    paths = _paths(document)
+    """`document` (a valid payload) with one to three changes: a value replaced by a hostile
+    one, a key removed (an alert without its fingerprint) or a hostile key added. Close enough
+    to valid to get past the first check and reach the storage code."""
     result: Any = document
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
-        if draw(st.booleans()) and paths:
+        paths = _paths(result)
+        change = draw(st.sampled_from(["replace", "replace", "delete", "add"]))
+        if change != "add" and paths:
             path = draw(st.sampled_from(paths))
-            result = _replace(result, path, draw(hostile_json_value()))
-            paths = _paths(result)
+            if change == "replace":
+                result = _replace(result, path, draw(hostile_json_value()))
+            else:
+                result = _delete(result, path)
         elif isinstance(result, dict):
             result = {**result, draw(hostile_text()): draw(hostile_json_value())}
-            paths = _paths(result)
     return result
 
 
