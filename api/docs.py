@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
@@ -57,4 +58,28 @@ def allow_blank_formats(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
             if prop.get("type") == "string" and prop.get("format") in ("uri", "email"):
                 kind = "URL" if prop.pop("format") == "uri" else "E-mail address"
                 prop["description"] = f"{prop.get('description', '')} {kind}, or empty.".strip()
+    return result
+
+
+_DETAIL = re.compile(r"^(?P<list>.+/)\{(?P<key>\w+)\}/$")
+
+
+def add_created_links(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Postprocessing hook: OpenAPI links from each "create" answer (201) to the operations on
+    the object created (`/teams/` → `/teams/{slug}/`), so that clients and stateful API tests
+    know the identifier in the body is the one the detail path takes."""
+    paths = result.get("paths", {})
+    for path, operations in paths.items():
+        match = _DETAIL.match(path)
+        if match is None:
+            continue
+        created = paths.get(match["list"], {}).get("post", {}).get("responses", {}).get("201")
+        if created is None:
+            continue
+        for method, operation in operations.items():
+            created.setdefault("links", {})[operation["operationId"]] = {
+                "operationId": operation["operationId"],
+                "parameters": {match["key"]: f"$response.body#/{match['key']}"},
+                "description": f"{method.upper()} the object just created.",
+            }
     return result

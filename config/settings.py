@@ -281,6 +281,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.docs.allow_blank_formats",
+        "api.docs.add_created_links",
         "alerts.ingest.openapi.add_webhook_paths",
     ],
 }

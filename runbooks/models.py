@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -47,15 +48,27 @@ class Runbook(models.Model):
         return self.title
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.review_due_at = (
-            None
-            if self.last_reviewed_at is None
-            else self.last_reviewed_at + timedelta(days=self.review_interval_days)
-        )
+        self.review_due_at = self._review_due()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "last_reviewed_at" in update_fields:
             kwargs["update_fields"] = {*update_fields, "review_due_at"}
         super().save(*args, **kwargs)
+
+    def _review_due(self) -> datetime | None:
+        if self.last_reviewed_at is None:
+            return None
+        return self.last_reviewed_at + timedelta(days=self.review_interval_days)
+
+    def clean(self) -> None:
+        super().clean()
+        try:
+            self._review_due()
+        except (OverflowError, TypeError):
+            # TypeError: a field left empty, which full_clean reports on its own.
+            if isinstance(self.review_interval_days, int):
+                raise ValidationError(
+                    {"review_interval_days": "The next review would fall after the year 9999."}
+                ) from None
 
     def is_stale(self, *, now: datetime | None = None) -> bool:
         return self.review_due_at is None or self.review_due_at < (now or timezone.now())

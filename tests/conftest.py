@@ -19,6 +19,8 @@ import time_machine
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from fleet.models import Membership, Team
 from tests.support.clock import NOW
@@ -79,6 +81,29 @@ def console_log() -> Iterator[io.StringIO]:
         root.setLevel(previous_level)
         handler.setStream(previous_stream)
 
+
+# Property-based tests (tests/fuzz/, schemathesis) draw the same examples on every run, so a red
+# CI run fails again on a laptop. "ci" keeps Hypothesis's 100 examples as the unit that the fuzz
+# suite's budgets scale from (tests/fuzz/strategies.py `budget`); "deep" hunts 20 times wider and
+# at random: `HYPOTHESIS_PROFILE=deep pytest tests/fuzz`.
+_FUZZ_HEALTH = [
+    HealthCheck.function_scoped_fixture,
+    HealthCheck.too_slow,
+    HealthCheck.data_too_large,
+]
+hypothesis_settings.register_profile(
+    "ci",
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=_FUZZ_HEALTH,
+)
+hypothesis_settings.register_profile(
+    "deep", max_examples=2000, deadline=None, suppress_health_check=_FUZZ_HEALTH
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REDIS_TEST_URL = os.environ.get("STEWARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
