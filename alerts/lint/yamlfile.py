@@ -43,6 +43,20 @@ def _construct_mapping(loader: Any, node: yaml.MappingNode) -> LineDict:
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 
 
+def _construct_int(loader: Any, node: yaml.ScalarNode) -> int:
+    """YAML's int, but a number too long for Python's int conversion (over 4,300 digits) is a
+    YAML error at its line instead of a ValueError from deep inside the parser."""
+    try:
+        return int(yaml.SafeLoader.construct_yaml_int(loader, node))
+    except ValueError:
+        raise yaml.constructor.ConstructorError(
+            None, None, "a number too long to read", node.start_mark
+        ) from None
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
 class RuleFileError(ValueError):
     """A rule file that cannot be read: `str()` is "<file> line <n>: <message>".
 

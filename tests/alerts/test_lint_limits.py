@@ -113,3 +113,14 @@ def test_lint_rules_command_names_the_limit(db: None, tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="Aliases expand the file too much") as caught:
         call_command("lint_rules", str(path), stdout=StringIO())
     assert caught.value.returncode == 2
+
+
+def test_a_number_too_long_to_read_is_a_yaml_error_at_its_line() -> None:
+    # Found by the fuzz suite: PyYAML's int() of 5,000 digits raised ValueError (a 500 on lint).
+    from alerts.lint.yamlfile import RuleFileError, rule_file_load
+
+    text = "groups:\n  - name: g\n    rules:\n      - alert: A\n        for: " + "9" * 5000 + "\n"
+    with pytest.raises(RuleFileError) as raised:
+        rule_file_load(text, filename="big.yml")
+    assert raised.value.line == 5
+    assert "a number too long to read" in str(raised.value)
