@@ -91,6 +91,12 @@ class AlertRule(models.Model):
     source = models.CharField(max_length=12, choices=Source.choices, default=Source.MANUAL)
     expression = models.TextField(blank=True, help_text="PromQL or the source's query.")
     for_duration = models.DurationField(null=True, blank=True, help_text="Prometheus `for:`.")
+    keep_firing_for = models.DurationField(
+        null=True, blank=True, help_text="Prometheus `keep_firing_for:`."
+    )
+    # Where an imported or synced rule is defined, so a review decision can become a patch.
+    source_file = models.CharField(max_length=500, blank=True)
+    source_group = models.CharField(max_length=200, blank=True)
     summary = models.CharField(max_length=500, blank=True)
     labels = models.JSONField(default=dict, blank=True, help_text="Static labels of the rule.")
     catalogued = models.BooleanField(

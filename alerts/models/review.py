@@ -89,6 +89,8 @@ class Decision(models.Model):
     )
     due_date = models.DateField(null=True, blank=True)
     mute_until = models.DateTimeField(null=True, blank=True)
+    # A tune decision's change to the rule, e.g. {"for": "10m", "keep_firing_for": "5m"}.
+    proposed_change = models.JSONField(default=dict, blank=True)
     reassign_to = models.ForeignKey(
         "fleet.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
