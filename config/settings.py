@@ -238,6 +238,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(minute=0, hour=6, day_of_week="mon"),
     },
 }
+# Runbook automation: settle verifications whose episode resolved or whose wait ran out (a
+# worker's verify task does it on time; this catches what a lost task left pending).
+CELERY_BEAT_SCHEDULE["automation-settle-verifications"] = {
+    "task": "automation.settle_verifications",
+    "schedule": 60,
+}
 if ALERTMANAGER_URL:
     # Close episodes whose resolve was lost (alerts/integrations/alertmanager/reconcile.py).
     CELERY_BEAT_SCHEDULE["alertmanager-reconcile"] = {

@@ -695,7 +695,11 @@ def run_approve(*, run: ActionRun, user: Any, now: datetime | None = None) -> Ac
     with transaction.atomic():
         switch = switch_get(lock=True)
         action = Action.objects.select_for_update().get(pk=run.action_id)
-        run = ActionRun.objects.select_for_update().select_related("episode").get(pk=run.pk)
+        run = (
+            ActionRun.objects.select_for_update(of=("self",))
+            .select_related("episode")
+            .get(pk=run.pk)
+        )
         if run.state != ActionRun.State.PENDING_APPROVAL:
             raise ValidationError(f"This run is {run.get_state_display().lower()}, not waiting.")
         refusal = guardrails.permission_refusal(user, action.team_id)
@@ -740,7 +744,11 @@ def run_approve(*, run: ActionRun, user: Any, now: datetime | None = None) -> Ac
 
 def run_reject(*, run: ActionRun, user: Any, reason: str = "") -> ActionRun:
     with transaction.atomic():
-        run = ActionRun.objects.select_for_update().select_related("action").get(pk=run.pk)
+        run = (
+            ActionRun.objects.select_for_update(of=("self",))
+            .select_related("action")
+            .get(pk=run.pk)
+        )
         _refuse_unless_may_manage(user, run.action.team_id)
         if run.state != ActionRun.State.PENDING_APPROVAL:
             raise ValidationError(f"This run is {run.get_state_display().lower()}, not waiting.")
@@ -765,11 +773,14 @@ def _safe(error: BaseException) -> str:
 def run_execute(run_id: int) -> str:
     """Send the request of a queued run: idempotent (a finished run is left alone; a redelivered
     one that was running is sent again with the same idempotency key). Returns what to do next:
-    "done", or "retry" (network error or 5xx, tries left)."""
+    "done", or "retry" (network error or 5xx, tries left).
+
+    Two transactions: one before the request (claim the run, record the request) and one after
+    it (response, outcome, failure count), so that a run costs few commits."""
     with transaction.atomic():
         try:
             run = (
-                ActionRun.objects.select_for_update()
+                ActionRun.objects.select_for_update(of=("self",))
                 .select_related("action", "episode__rule", "episode__system")
                 .get(pk=run_id)
             )
@@ -786,24 +797,26 @@ def run_execute(run_id: int) -> str:
                 run, ActionRun.State.REFUSED, outcome=refusal.message, guardrail=refusal.guardrail
             )
             return "done"
+        action = run.action
         run.state = ActionRun.State.RUNNING
         run.tries += 1
         run.started_at = run.started_at or timezone.now()
-        run.save(update_fields=["state", "tries", "started_at"])
-    action = run.action
-    try:
-        prepared = request_build(action, run.episode, run_id=run.pk, attempt=run.attempt)
-    except Exception as error:  # noqa: BLE001 (a template or a secret problem: a failed run)
-        _finish(run, ActionRun.State.FAILED, outcome=f"The request cannot be built: {_safe(error)}")
-        return "done"
-    run.request = prepared.masked
-    run.save(update_fields=["request"])
-    event_record(
-        AutomationEvent.Kind.REQUEST,
-        f"{prepared.method} {outbound_display(prepared.url)} (try {run.tries}).",
-        run=run,
-        data={"request": prepared.masked},
-    )
+        try:
+            prepared = request_build(action, run.episode, run_id=run.pk, attempt=run.attempt)
+        except Exception as error:  # noqa: BLE001 (a template or a secret problem: a failed run)
+            run.save(update_fields=["state", "tries", "started_at"])
+            _finish(
+                run, ActionRun.State.FAILED, outcome=f"The request cannot be built: {_safe(error)}"
+            )
+            return "done"
+        run.request = prepared.masked
+        run.save(update_fields=["state", "tries", "started_at", "request"])
+        event_record(
+            AutomationEvent.Kind.REQUEST,
+            f"{prepared.method} {outbound_display(prepared.url)} (try {run.tries}).",
+            run=run,
+            data={"request": prepared.masked},
+        )
     started = time.monotonic()
     try:
         response = outbound.send(
@@ -826,27 +839,30 @@ def run_execute(run_id: int) -> str:
         return _failed_or_retry(run, f"Network error: {_safe(error)}", time.monotonic() - started)
     duration = time.monotonic() - started
     excerpt = response.body[:EXCERPT_CHARS].decode("utf-8", errors="replace")
-    run.response_status = response.status
-    run.response_excerpt = excerpt
-    run.duration_ms = round(duration * 1000, 1)
-    run.save(update_fields=["response_status", "response_excerpt", "duration_ms"])
-    event_record(
-        AutomationEvent.Kind.RESPONSE,
-        f"HTTP {response.status} in {run.duration_ms} ms.",
-        run=run,
-        data={"status": response.status, "excerpt": excerpt[:500]},
-    )
-    if response.status >= 500:
-        return _failed_or_retry(run, f"HTTP {response.status} (server error)", duration)
-    if response.status != action.expected_status:
-        _finish(
-            run,
-            ActionRun.State.FAILED,
-            outcome=f"HTTP {response.status}, expected {action.expected_status}.",
-            duration=duration,
+    with transaction.atomic():
+        run.response_status = response.status
+        run.response_excerpt = excerpt
+        run.duration_ms = round(duration * 1000, 1)
+        run.save(update_fields=["response_status", "response_excerpt", "duration_ms"])
+        event_record(
+            AutomationEvent.Kind.RESPONSE,
+            f"HTTP {response.status} in {run.duration_ms} ms.",
+            run=run,
+            data={"status": response.status, "excerpt": excerpt[:500]},
         )
-        return "done"
-    _finish(run, ActionRun.State.SUCCEEDED, outcome=f"HTTP {response.status}.", duration=duration)
+        if response.status >= 500:
+            return _failed_or_retry(run, f"HTTP {response.status} (server error)", duration)
+        if response.status != action.expected_status:
+            _finish(
+                run,
+                ActionRun.State.FAILED,
+                outcome=f"HTTP {response.status}, expected {action.expected_status}.",
+                duration=duration,
+            )
+            return "done"
+        _finish(
+            run, ActionRun.State.SUCCEEDED, outcome=f"HTTP {response.status}.", duration=duration
+        )
     return "done"
 
 
@@ -920,7 +936,7 @@ def _finish(
             Action.objects.filter(pk=action.pk).update(consecutive_failures=0)
     logger.info("automation run %s of action %s: %s", run.pk, action.pk, state)
     if verify:
-        _verification_started(run)
+        transaction.on_commit(lambda: _verification_started(run))
 
 
 def _count_failure(action: Action, *, reason: str) -> None:
@@ -968,7 +984,7 @@ def run_verify(run_id: int, *, now: datetime | None = None) -> bool:
     with transaction.atomic():
         try:
             run = (
-                ActionRun.objects.select_for_update()
+                ActionRun.objects.select_for_update(of=("self",))
                 .select_related("action", "episode")
                 .get(pk=run_id)
             )

@@ -23,12 +23,12 @@ DROP FUNCTION IF EXISTS automation_event_append_only();
 
 def _trigger(apps: Any, schema_editor: Any) -> None:
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(_CREATE)
+        schema_editor.execute(_CREATE, params=None)
 
 
 def _untrigger(apps: Any, schema_editor: Any) -> None:
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(_DROP)
+        schema_editor.execute(_DROP, params=None)
 
 
 def _switch(apps: Any, schema_editor: Any) -> None:
