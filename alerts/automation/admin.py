@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from alerts.automation import services
+from alerts.automation import guardrails, rendering, services
 from alerts.automation.models import Action, ActionRun, AutomationEvent, AutomationSwitch
 
 
@@ -51,6 +51,27 @@ class ActionAdminForm(forms.ModelForm[Action]):
             "disabled",
             "disabled_reason",
         ]
+
+    def clean_url(self) -> str:
+        url: str = self.cleaned_data["url"]
+        refusal = guardrails.host_refusal(url)
+        if refusal is not None:
+            raise forms.ValidationError(refusal.message)
+        return url
+
+    def clean_body_template(self) -> str:
+        template: str = self.cleaned_data["body_template"]
+        try:
+            rendering.template_check(template)
+        except rendering.RenderError as error:
+            raise forms.ValidationError(str(error)) from None
+        return template
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.instance.pk is None and not cleaned.get("signing_key"):
+            self.add_error("signing_key", "A new action needs a signing key.")
+        return cleaned
 
 
 @admin.register(Action)

@@ -135,3 +135,25 @@ def test_the_admin_sets_a_secret_without_showing_it(
     assert secrets["signing_key"] == "TESTSECRETnewkey"
     assert secrets["bearer_token"] == BEARER_TOKEN  # left empty: kept
     assert AutomationEvent.objects.filter(action=action, kind="secret_set").exists()
+
+
+def test_the_admin_applies_the_host_allow_list_and_the_template_check(
+    make_action: Callable[..., Action], make_user: Callable[..., User], client: Client
+) -> None:
+    action = make_action("http://127.0.0.1:28999/x")
+    client.force_login(make_user("root", staff=True, is_superuser=True))
+    from django.forms.models import model_to_dict
+
+    data = {
+        k: ("" if v is None else json.dumps(v) if isinstance(v, dict) else v)
+        for k, v in model_to_dict(action).items()
+        if k != "id"
+    }
+    data.update(url="https://unlisted.example.com/hook", body_template='{"a": {{ x }')
+    response = client.post(f"/admin/automation/action/{action.pk}/change/", data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "STEWARD_AUTOMATION_ALLOWED_HOSTS" in page
+    assert "does not compile" in page
+    action.refresh_from_db()
+    assert action.url == "http://127.0.0.1:28999/x"
