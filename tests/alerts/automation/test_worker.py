@@ -3,6 +3,8 @@ finished run does nothing."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -21,7 +23,7 @@ from tests.support.webhook import WebhookServer
 broker = test_tasks_worker.broker
 start_worker = test_tasks_worker.start_worker
 
-pytestmark = [pytest.mark.services, pytest.mark.timeout(90)]
+pytestmark = [pytest.mark.services, pytest.mark.timeout(150)]
 
 
 def _wait_for(condition: Callable[[], Any], *, seconds: float, what: str) -> None:
@@ -73,3 +75,43 @@ def test_a_worker_executes_a_run_once(
     tasks.execute_run.delay(run.pk)
     time.sleep(2)
     assert len(receiver.received) == 1
+
+
+def test_a_worker_killed_mid_request_is_redelivered_with_the_same_idempotency_key(
+    start_worker: Callable[..., subprocess.Popen[bytes]],
+    receiver: WebhookServer,
+    make_action: Callable[..., Action],
+    make_episode: Callable[..., Episode],
+    rule: AlertRule,
+    member: User,
+) -> None:
+    """acks_late: the message of a run whose worker died is delivered again; the run is sent
+    again (at least once) under the same X-Steward-Idempotency-Key, and finishes once."""
+    env = {
+        "STEWARD_AUTOMATION_ALLOWED_HOSTS": "127.0.0.1",
+        "STEWARD_OUTBOUND_ALLOW_NETWORKS": "127.0.0.1/32",
+    }
+    receiver.behaviour.delay = 4.0
+    doomed = start_worker(**env)
+    action = make_action(f"{receiver.url}/shift")
+    run = services.run_trigger(
+        action=action, episode=make_episode(rule, labels={"model": "m"}), user=member
+    )
+    _wait_for(lambda: receiver.behaviour.in_flight == 1, seconds=45, what="the request")
+    os.killpg(doomed.pid, signal.SIGKILL)
+    doomed.wait(timeout=10)
+    run.refresh_from_db()
+    assert run.state == ActionRun.State.RUNNING
+    time.sleep(test_tasks_worker.VISIBILITY_TIMEOUT + 1)
+    receiver.behaviour.delay = 0
+    start_worker(**env)
+
+    def finished() -> bool:
+        run.refresh_from_db()
+        return run.state == ActionRun.State.SUCCEEDED
+
+    _wait_for(finished, seconds=60, what="the redelivered run")
+    assert run.tries == 2
+    keys = {r.headers["X-Steward-Idempotency-Key"] for r in receiver.received}
+    assert len(receiver.received) == 2
+    assert keys == {f"{action.pk}-{run.episode_id}-1"}
