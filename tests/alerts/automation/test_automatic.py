@@ -81,3 +81,49 @@ def test_no_automatic_action_costs_the_ingest_path_no_query(
     # A new automatic action is seen at once (the cache is forgotten on change).
     make_action("http://127.0.0.1:28999/x", trigger=Action.Trigger.AUTOMATIC)
     assert receivers.automatic_rule_ids() == {rule.pk}
+
+
+def test_a_delayed_trigger_runs_only_if_the_alert_still_fires(
+    receiver: WebhookServer,
+    make_action: Callable[..., Action],
+    make_episode: Callable[..., Any],
+    rule: AlertRule,
+) -> None:
+    from django.utils import timezone
+
+    from alerts.automation import services
+
+    action = make_action(
+        f"{receiver.url}/shift", trigger=Action.Trigger.AUTOMATIC, auto_delay_seconds=120
+    )
+    resolved = make_episode(rule, labels={"model": "fraud-scorer"})
+    Episode.objects.filter(pk=resolved.pk).update(ends_at=timezone.now())
+    assert services.automatic_trigger(action_id=action.pk, episode_id=resolved.pk) is None
+    assert AutomationEvent.objects.filter(kind="cancelled", episode_id=resolved.pk).exists()
+
+    firing = make_episode(rule, labels={"model": "fraud-scorer"})
+    run = services.automatic_trigger(action_id=action.pk, episode_id=firing.pk)
+    assert run is not None and run.state == ActionRun.State.SUCCEEDED
+    # Its redelivered task does not run it twice.
+    assert services.automatic_trigger(action_id=action.pk, episode_id=firing.pk) is None
+    assert len(receiver.received) == 1
+
+
+def test_an_automatic_trigger_outside_the_label_filter_is_refused(
+    receiver: WebhookServer,
+    make_action: Callable[..., Action],
+    make_episode: Callable[..., Any],
+    rule: AlertRule,
+) -> None:
+    from alerts.automation import services
+    from alerts.automation.guardrails import Guardrail
+
+    action = make_action(
+        f"{receiver.url}/shift",
+        trigger=Action.Trigger.AUTOMATIC,
+        label_filter={"env": ["prod"]},
+    )
+    staging = make_episode(rule, labels={"model": "fraud-scorer", "env": "staging"})
+    run = services.run_trigger(action=action, episode=staging, kind="automatic")
+    assert run.guardrail == Guardrail.LABEL_FILTER
+    assert receiver.received == []
