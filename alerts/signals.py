@@ -4,6 +4,8 @@ from django.dispatch import Signal
 
 # Sent after a delivery's transaction commits, with `weeks`: the ISO weeks (e.g. "2026-W47")
 # whose episodes it opened, changed or closed. The noise evaluation listens to re-evaluate them.
+# Ingest also passes `opened_by`: the id of the delivery when it opened episodes (those whose
+# `first_delivery` it is), else None; runbook automation listens for it (automatic triggers).
 episodes_changed = Signal()
 
 # Sent for every inbound delivery, accepted or rejected, with `delivery` (a saved Delivery, or

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "tokens",
     "runbooks",
     "alerts",
+    "alerts.automation",
     "fleet_coverage",
     "demo",
     "ops",
@@ -237,6 +238,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": crontab(minute=0, hour=6, day_of_week="mon"),
     },
 }
+# Runbook automation: settle verifications whose episode resolved or whose wait ran out (a
+# worker's verify task does it on time; this catches what a lost task left pending).
+CELERY_BEAT_SCHEDULE["automation-settle-verifications"] = {
+    "task": "automation.settle_verifications",
+    "schedule": 60,
+}
 if ALERTMANAGER_URL:
     # Close episodes whose resolve was lost (alerts/integrations/alertmanager/reconcile.py).
     CELERY_BEAT_SCHEDULE["alertmanager-reconcile"] = {
@@ -315,6 +322,27 @@ STEWARD_REVIEW_CHAT_POST = env_bool("STEWARD_REVIEW_CHAT_POST", False)
 # Requests to URLs users set (chat webhooks) never reach loopback, link-local (cloud metadata),
 # private or reserved addresses unless one of these networks allows it (core/outbound.py).
 STEWARD_OUTBOUND_ALLOW_NETWORKS = env_networks("STEWARD_OUTBOUND_ALLOW_NETWORKS")
+# Runbook automation (alerts/automation): actions may call only these hosts (names, or
+# host:port); an internal address also needs STEWARD_OUTBOUND_ALLOW_NETWORKS.
+STEWARD_AUTOMATION_ALLOWED_HOSTS = env_list("STEWARD_AUTOMATION_ALLOWED_HOSTS")
+# Fleet-wide circuit breaker: more automatic runs than this in an hour pause automation.
+STEWARD_AUTOMATION_MAX_AUTO_RUNS_PER_HOUR = env_int(
+    "STEWARD_AUTOMATION_MAX_AUTO_RUNS_PER_HOUR", 30, minimum=1
+)
+# Runs queued or running at once against one AI system, all actions together.
+STEWARD_AUTOMATION_MAX_CONCURRENT_PER_SYSTEM = env_int(
+    "STEWARD_AUTOMATION_MAX_CONCURRENT_PER_SYSTEM", 2, minimum=1
+)
+# A new or changed action stays in dry run ("would run") for this many triggers.
+STEWARD_AUTOMATION_DRY_RUN_TRIGGERS = env_int("STEWARD_AUTOMATION_DRY_RUN_TRIGGERS", 3, minimum=0)
+# Disable an action after this many failed or non-resolving runs in a row.
+STEWARD_AUTOMATION_DISABLE_AFTER_FAILURES = env_int(
+    "STEWARD_AUTOMATION_DISABLE_AFTER_FAILURES", 3, minimum=1
+)
+# Retries of a run on network errors and 5xx answers (never on 4xx).
+STEWARD_AUTOMATION_RETRIES = env_int("STEWARD_AUTOMATION_RETRIES", 2, minimum=0)
+# Encrypts action secrets at rest (core/secrets.py); unset: derived from SECRET_KEY.
+STEWARD_SECRETS_KEY = env_str("STEWARD_SECRETS_KEY", "") or ""
 # Lint gate: `--forecast` warns when a rule would have fired more often than this in 7 days.
 STEWARD_LINT_FORECAST_MAX_FIRES = env_int("STEWARD_LINT_FORECAST_MAX_FIRES", 20, minimum=0)
 

@@ -1,6 +1,6 @@
-"""Requests to URLs that users set (team chat webhooks now, automation actions later).
+"""Requests to URLs that users set (team chat webhooks, runbook automation actions).
 
-Every such request goes through `post_json`, and every such URL field validates with
+Every such request goes through `send` (or `post_json`), and every such URL field validates with
 `validate_outbound_url`, so that one policy decides where Steward may connect:
 
 1. At save time the URL must be http(s) and its host must not be an address (or a name such as
@@ -166,8 +166,10 @@ def resolve_checked(host: str, port: int) -> IPAddress:
     return addresses[0]
 
 
-def _pool(scheme: str, host: str, address: IPAddress, port: int) -> urllib3.HTTPConnectionPool:
-    timeout = urllib3.Timeout(connect=TIMEOUT_SECONDS, read=TIMEOUT_SECONDS)
+def _pool(
+    scheme: str, host: str, address: IPAddress, port: int, timeout_seconds: float
+) -> urllib3.HTTPConnectionPool:
+    timeout = urllib3.Timeout(connect=timeout_seconds, read=timeout_seconds)
     if scheme == "https":
         # Connect to the checked address; SNI and the certificate are checked against the name.
         return urllib3.HTTPSConnectionPool(
@@ -193,42 +195,59 @@ def _read_bounded(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
     return body[:MAX_RESPONSE_BYTES]
 
 
-def post_json(url: str, payload: Any) -> OutboundResponse:
-    """POST `payload` as JSON under the outbound policy.
+def send(
+    method: str,
+    url: str,
+    *,
+    body: bytes,
+    headers: dict[str, str] | None = None,
+    timeout_seconds: float = TIMEOUT_SECONDS,
+) -> OutboundResponse:
+    """Send one request under the outbound policy (see the module docstring).
 
-    Raises OutboundRefused (policy) or OutboundFailed (network); neither message contains the
-    URL's path or query, which for a chat webhook is the secret.
+    `headers` are added to Host, Content-Type (JSON) and User-Agent, and may override the last
+    two. Raises OutboundRefused (policy) or OutboundFailed (network); neither message contains
+    the URL's path or query, which for a chat webhook is the secret. A 3xx answer is returned
+    as it is: its Location is never followed.
     """
     scheme, host, port = _split(url)
     address = resolve_checked(host, port)
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     default_port = 443 if scheme == "https" else 80
-    headers = {
-        "Host": host if port == default_port else f"{host}:{port}",
+    all_headers = {
         "Content-Type": "application/json",
         "User-Agent": "Steward",
+        **(headers or {}),
+        "Host": host if port == default_port else f"{host}:{port}",
     }
     if parts.username is not None:
-        headers.update(urllib3.make_headers(basic_auth=f"{parts.username}:{parts.password or ''}"))
-    deadline = time.monotonic() + 2 * TIMEOUT_SECONDS
-    pool = _pool(scheme, host, address, port)
+        all_headers.update(
+            urllib3.make_headers(basic_auth=f"{parts.username}:{parts.password or ''}")
+        )
+    deadline = time.monotonic() + 2 * timeout_seconds
+    pool = _pool(scheme, host, address, port, timeout_seconds)
     try:
         response = pool.urlopen(
-            "POST",
+            method,
             target,
-            body=json.dumps(payload).encode(),
-            headers=headers,
+            body=body,
+            headers=all_headers,
             redirect=False,
             preload_content=False,
             assert_same_host=False,
         )
         try:
-            body = _read_bounded(response, deadline)
+            content = _read_bounded(response, deadline)
         finally:
             response.release_conn()
     except urllib3.exceptions.HTTPError as error:
         raise OutboundFailed(f"request to {host} failed: {type(error).__name__}") from None
     finally:
         pool.close()
-    return OutboundResponse(status=response.status, body=body)
+    return OutboundResponse(status=response.status, body=content)
+
+
+def post_json(url: str, payload: Any) -> OutboundResponse:
+    """POST `payload` as JSON under the outbound policy (see `send`)."""
+    return send("POST", url, body=json.dumps(payload).encode())

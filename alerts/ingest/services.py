@@ -148,10 +148,13 @@ def delivery_ingest(
         _touch_rules(events, rules)
         if result.weeks:
             weeks = sorted(result.weeks)
+            # The episodes this delivery opened are those whose first delivery it is.
+            opened_by = delivery.pk if result.opened else None
             # robust: the delivery is committed by then; derived work that fails (a receiver
             # raising) is logged and must never turn the answer into a 5xx.
             transaction.on_commit(
-                lambda: episodes_changed.send(sender=Episode, weeks=weeks), robust=True
+                lambda: episodes_changed.send(sender=Episode, weeks=weeks, opened_by=opened_by),
+                robust=True,
             )
     return result
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from alerts.automation.selectors import ActionWeek, action_weeks
 from alerts.models import Decision, Review
 from alerts.review import selectors
 from fleet.models import Team
@@ -29,6 +30,7 @@ class Minutes:
     review: Review | None
     items: list[selectors.AgendaItem]
     actions: list[Decision]
+    automation: list[ActionWeek]
 
     @property
     def scope(self) -> str:
@@ -43,6 +45,7 @@ def minutes_build(*, week: str, team: Team | None) -> Minutes:
         review=review,
         items=selectors.agenda_items(week=week, team=team, review=review),
         actions=list(selectors.open_actions(week=week, team=team)),
+        automation=action_weeks(week=week, team_id=team.pk if team else None),
     )
 
 
@@ -115,7 +118,28 @@ def minutes_markdown(minutes: Minutes) -> str:
         )
     if not minutes.actions:
         lines.append("None.")
+    if minutes.automation:
+        lines += ["", f"## Runbook automation ({len(minutes.automation)} actions)", ""]
+        lines += [
+            f"- {md_escape(w.action.name)} — {_automation_summary(w)}" for w in minutes.automation
+        ]
     return "\n".join(lines) + "\n"
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def _automation_summary(w: ActionWeek) -> str:
+    """One action's week: runs, success and resolution rates, share resolved without a human."""
+    refused = ", ".join(f"{g or 'other'} {n}" for g, n in sorted(w.refusals.items()))
+    return (
+        f"{w.runs} runs ({w.succeeded} succeeded, {w.failed} failed), {w.dry_runs} dry runs, "
+        f"{w.refused} refused{f' ({refused})' if refused else ''}; success "
+        f"{_percent(w.success_rate)}, resolved after the run {_percent(w.resolution_rate)}, "
+        f"{w.resolved_without_human} of {w.episodes} episodes resolved without a human "
+        f"({_percent(w.share_without_human)})"
+    )
 
 
 CSV_COLUMNS = [
@@ -189,6 +213,17 @@ def minutes_csv(minutes: Minutes) -> str:
                 "severity": rule.severity,
                 **_decision_cells(action),
                 "age_days": (now - action.decided_at).days,
+            }
+        )
+    for week in minutes.automation:
+        rows.append(
+            {
+                "section": "automation",
+                "rule": week.action.name,
+                "team": week.action.team.name,
+                "runbook": week.action.runbook.slug,
+                "evidence": _automation_summary(week),
+                "week": minutes.week,
             }
         )
     for row in rows:

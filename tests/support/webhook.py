@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ class Received:
     path: str
     headers: dict[str, str]
     body: Any
+    raw: bytes = b""
+    signature_valid: bool | None = None  # checked when the behaviour has a signing key
 
 
 @dataclass
@@ -25,6 +28,15 @@ class WebhookBehaviour:
     location: str = ""  # sent as Location (with a 3xx status)
     body: bytes = b""
     received: list[Received] = field(default_factory=list)
+    # Answer these statuses first, one per request, then `status`.
+    statuses: list[int] = field(default_factory=list)
+    # Verify X-Steward-Signature (runbook automation) with this key.
+    signing_key: str = ""
+    # Hold each request this long before answering; `max_in_flight` is the most held at once.
+    delay: float = 0.0
+    in_flight: int = 0
+    max_in_flight: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class WebhookServer(ThreadingHTTPServer):
@@ -46,10 +58,37 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         behaviour = self.server.behaviour
-        behaviour.received.append(
-            Received(self.command, self.path, dict(self.headers), json.loads(raw) if raw else None)
-        )
-        self.send_response(behaviour.status)
+        valid = None
+        if behaviour.signing_key:
+            from alerts.automation.signing import signature_verify
+
+            valid = signature_verify(
+                behaviour.signing_key,
+                timestamp=self.headers.get("X-Steward-Timestamp"),
+                body=raw,
+                signature_header=self.headers.get("X-Steward-Signature"),
+            )
+        with behaviour.lock:
+            behaviour.in_flight += 1
+            behaviour.max_in_flight = max(behaviour.max_in_flight, behaviour.in_flight)
+            status = behaviour.statuses.pop(0) if behaviour.statuses else behaviour.status
+        try:
+            if behaviour.delay:
+                time.sleep(behaviour.delay)
+            behaviour.received.append(
+                Received(
+                    self.command,
+                    self.path,
+                    dict(self.headers),
+                    json.loads(raw) if raw else None,
+                    raw,
+                    valid,
+                )
+            )
+        finally:
+            with behaviour.lock:
+                behaviour.in_flight -= 1
+        self.send_response(status)
         if behaviour.location:
             self.send_header("Location", behaviour.location)
         self.send_header("Content-Length", str(len(behaviour.body)))
@@ -58,6 +97,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = _answer  # noqa: N815 (http.server's naming)
     do_GET = _answer  # noqa: N815
+    do_PUT = _answer  # noqa: N815
+    do_PATCH = _answer  # noqa: N815
+    do_DELETE = _answer  # noqa: N815
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         return

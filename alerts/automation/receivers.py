@@ -1,0 +1,106 @@
+"""Automatic triggers: episodes a delivery opened schedule their rule's automatic actions.
+
+Connected to `alerts.signals.episodes_changed` (sent after the delivery commits). The ingest hot
+path pays one cache read when no rule has an automatic action; otherwise one query finds the
+opened episodes of those rules and one their actions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections import defaultdict
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
+
+from alerts.automation import guardrails, services
+from alerts.automation.models import Action
+from alerts.models import AlertRule, Episode
+
+logger = logging.getLogger(__name__)
+
+RULES_CACHE_SECONDS = 60
+
+
+def automatic_rule_ids() -> frozenset[int]:
+    """Rules whose runbook has an enabled automatic action (cached; forgotten on changes)."""
+    try:
+        cached = cache.get(services.AUTOMATIC_RULES_KEY)
+    except Exception:  # noqa: BLE001 (Redis down: ask the database)
+        cached = None
+    if cached is not None:
+        return frozenset(cached)
+    ids = frozenset(
+        AlertRule.objects.filter(
+            runbook__automation_actions__trigger=Action.Trigger.AUTOMATIC,
+            runbook__automation_actions__disabled=False,
+        ).values_list("pk", flat=True)
+    )
+    with contextlib.suppress(Exception):  # Redis down: it expires, or beat settles
+        cache.set(services.AUTOMATIC_RULES_KEY, sorted(ids), timeout=RULES_CACHE_SECONDS)
+    return ids
+
+
+def schedule_automatic_triggers(sender: Any, opened_by: int | None = None, **kwargs: Any) -> None:
+    from alerts.automation.tasks import automatic_trigger
+
+    _settle_verifications_if_any()
+    if opened_by is None:
+        return
+    rule_ids = automatic_rule_ids()
+    if not rule_ids:
+        return
+    episodes = list(
+        Episode.objects.filter(
+            first_delivery_id=opened_by, rule_id__in=rule_ids, ends_at=None
+        ).select_related("rule")
+    )
+    if not episodes:
+        return
+    actions_by_runbook: dict[int, list[Action]] = defaultdict(list)
+    for action in Action.objects.filter(
+        runbook_id__in={e.rule.runbook_id for e in episodes},
+        trigger=Action.Trigger.AUTOMATIC,
+        disabled=False,
+    ):
+        actions_by_runbook[action.runbook_id].append(action)
+    for episode in episodes:
+        for action in actions_by_runbook.get(episode.rule.runbook_id or 0, []):
+            if not guardrails.label_filter_matches(action.label_filter, episode.labels):
+                continue
+            try:
+                automatic_trigger.apply_async(
+                    args=(action.pk, episode.pk), countdown=action.auto_delay_seconds
+                )
+            except Exception as error:  # noqa: BLE001 (broker down: logged, never a 5xx)
+                logger.warning(
+                    "automatic trigger of action %s for episode %s not scheduled: %s",
+                    action.pk,
+                    episode.pk,
+                    type(error).__name__,
+                )
+
+
+def _settle_verifications_if_any() -> None:
+    """A delivery may have closed an episode a run waits for (needed in eager mode, where no
+    verification task waits in a queue)."""
+    try:
+        pending = cache.get(services.VERIFICATIONS_PENDING_KEY)
+    except Exception:  # noqa: BLE001
+        return
+    if pending:
+        services.verifications_settle()
+
+
+def _forget(sender: Any, **kwargs: Any) -> None:
+    services._automatic_rules_forget()
+
+
+def connect_cache_invalidation() -> None:
+    for model in (Action, AlertRule):
+        post_save.connect(_forget, sender=model, dispatch_uid=f"automation.forget.{model.__name__}")
+        post_delete.connect(
+            _forget, sender=model, dispatch_uid=f"automation.forget_del.{model.__name__}"
+        )

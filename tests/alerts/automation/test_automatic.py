@@ -1,0 +1,129 @@
+"""Automatic triggers: a real Alertmanager delivery opens an episode and its action runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from alerts.automation import receivers
+from alerts.automation.models import Action, ActionRun, AutomationEvent
+from alerts.models import AlertRule, Episode
+from tests.alerts.integrations.conftest import capture
+from tests.support.webhook import WebhookServer
+from tokens.models import ApiToken
+from tokens.services import token_create
+
+pytestmark = pytest.mark.django_db(transaction=True)  # triggers run after the commit
+
+
+@pytest.fixture
+def deliver(client: Client) -> Callable[[dict[str, Any]], None]:
+    _, raw = token_create(name="am", scope=ApiToken.Scope.INGEST)
+
+    def send(payload: dict[str, Any]) -> None:
+        response = client.post(
+            "/api/v1/integrations/alertmanager/",
+            data=payload,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {raw}",
+        )
+        assert response.status_code == 200, response.content
+
+    return send
+
+
+def test_an_opened_episode_runs_its_rules_automatic_action(
+    receiver: WebhookServer,
+    make_action: Callable[..., Action],
+    rule: AlertRule,
+    deliver: Callable[[dict[str, Any]], None],
+) -> None:
+    action = make_action(
+        f"{receiver.url}/shift",
+        trigger=Action.Trigger.AUTOMATIC,
+        label_filter={"env": ["prod"]},
+    )
+    skipped = make_action(
+        f"{receiver.url}/never", trigger=Action.Trigger.AUTOMATIC, label_filter={"env": "staging"}
+    )
+    manual = make_action(f"{receiver.url}/manual-only")
+
+    first = capture()[0]
+    deliver(first)
+
+    episode = Episode.objects.get(rule=rule)
+    run = ActionRun.objects.get()
+    assert (run.action, run.episode, run.trigger) == (action, episode, "automatic")
+    assert run.state == ActionRun.State.SUCCEEDED
+    [request] = receiver.received
+    assert request.path == "/shift"
+    assert request.signature_valid is True
+    assert request.body["model"] == "fraud-scorer"
+    assert not skipped.runs.exists()
+    assert not manual.runs.exists()
+    assert AutomationEvent.objects.filter(run=run, kind="trigger", actor_name="").exists()
+
+    # The same delivery again (Alertmanager's repeat) opens nothing and runs nothing.
+    deliver(first)
+    assert ActionRun.objects.count() == 1
+
+
+def test_no_automatic_action_costs_the_ingest_path_no_query(
+    django_assert_num_queries: Any, rule: AlertRule, make_action: Callable[..., Action]
+) -> None:
+    with django_assert_num_queries(1):  # which rules have automatic actions: once, then cached
+        receivers.schedule_automatic_triggers(sender=Episode, weeks=[], opened_by=10**9)
+    with django_assert_num_queries(0):
+        receivers.schedule_automatic_triggers(sender=Episode, weeks=[], opened_by=10**9)
+    # A new automatic action is seen at once (the cache is forgotten on change).
+    make_action("http://127.0.0.1:28999/x", trigger=Action.Trigger.AUTOMATIC)
+    assert receivers.automatic_rule_ids() == {rule.pk}
+
+
+def test_a_delayed_trigger_runs_only_if_the_alert_still_fires(
+    receiver: WebhookServer,
+    make_action: Callable[..., Action],
+    make_episode: Callable[..., Any],
+    rule: AlertRule,
+) -> None:
+    from django.utils import timezone
+
+    from alerts.automation import services
+
+    action = make_action(
+        f"{receiver.url}/shift", trigger=Action.Trigger.AUTOMATIC, auto_delay_seconds=120
+    )
+    resolved = make_episode(rule, labels={"model": "fraud-scorer"})
+    Episode.objects.filter(pk=resolved.pk).update(ends_at=timezone.now())
+    assert services.automatic_trigger(action_id=action.pk, episode_id=resolved.pk) is None
+    assert AutomationEvent.objects.filter(kind="cancelled", episode_id=resolved.pk).exists()
+
+    firing = make_episode(rule, labels={"model": "fraud-scorer"})
+    run = services.automatic_trigger(action_id=action.pk, episode_id=firing.pk)
+    assert run is not None and run.state == ActionRun.State.SUCCEEDED
+    # Its redelivered task does not run it twice.
+    assert services.automatic_trigger(action_id=action.pk, episode_id=firing.pk) is None
+    assert len(receiver.received) == 1
+
+
+def test_an_automatic_trigger_outside_the_label_filter_is_refused(
+    receiver: WebhookServer,
+    make_action: Callable[..., Action],
+    make_episode: Callable[..., Any],
+    rule: AlertRule,
+) -> None:
+    from alerts.automation import services
+    from alerts.automation.guardrails import Guardrail
+
+    action = make_action(
+        f"{receiver.url}/shift",
+        trigger=Action.Trigger.AUTOMATIC,
+        label_filter={"env": ["prod"]},
+    )
+    staging = make_episode(rule, labels={"model": "fraud-scorer", "env": "staging"})
+    run = services.run_trigger(action=action, episode=staging, kind="automatic")
+    assert run.guardrail == Guardrail.LABEL_FILTER
+    assert receiver.received == []
