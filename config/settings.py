@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "tokens",
     "runbooks",
     "alerts",
+    "alerts.silences",
     "fleet_coverage",
     "demo",
     "ops",
