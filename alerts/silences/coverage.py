@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from alerts.catalog.ownership import rule_owner_team_id
 from alerts.models import AlertRule
-from alerts.silences.matchers import Coverage, Matcher, rule_coverage
+from alerts.silences.matchers import Coverage, Matcher, rule_coverage, rule_known_labels
 
 
 @dataclass
@@ -23,6 +23,7 @@ class CatalogIndex:
     rules: list[AlertRule]
     by_alertname: dict[str, list[AlertRule]] = field(default_factory=dict)
     owner: dict[int, int | None] = field(default_factory=dict)
+    known: dict[int, dict[str, str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, rules: Iterable[AlertRule] | None = None) -> CatalogIndex:
@@ -36,6 +37,7 @@ class CatalogIndex:
             rules=loaded,
             by_alertname=dict(by_name),
             owner={rule.pk: rule_owner_team_id(rule) for rule in loaded},
+            known={rule.pk: rule_known_labels(rule) for rule in loaded},
         )
 
     def candidates(self, matchers: Sequence[Matcher]) -> list[AlertRule]:
@@ -61,7 +63,7 @@ def coverage_of(
         return cache[key]
     rules: dict[int, Coverage] = {}
     for rule in index.candidates(matchers):
-        kind = rule_coverage(matchers, rule)
+        kind = rule_coverage(matchers, rule, index.known.get(rule.pk))
         if kind is not None:
             rules[rule.pk] = kind
     teams = frozenset(t for pk in rules if (t := index.owner.get(pk)) is not None)

@@ -18,6 +18,7 @@ from alerts.silences.client import (
     AlertmanagerRejected,
     AlertmanagerUnavailable,
     SilenceData,
+    SilenceListing,
     silenced_alerts,
     silences_fetch,
 )
@@ -128,9 +129,19 @@ def silences_sync(
     listing = silences_fetch(urls)
     try:
         held_back = silenced_alerts(listing.reached)
-    except Exception as error:  # noqa: BLE001 (the ledger still syncs without it)
+    except (AlertmanagerUnavailable, AlertmanagerRejected, ValueError) as error:
+        # The ledger still syncs; orphan detection then relies on recorded episodes alone.
         logger.warning("silenced alerts unavailable: %s", type(error).__name__)
         held_back = {}
+    return silences_record(listing, held_back=held_back, now=now)
+
+
+def silences_record(
+    listing: SilenceListing, *, held_back: dict[str, int] | None = None, now: datetime | None = None
+) -> SyncResult:
+    """The ledger side of `silences_sync`, for a listing already read (and `held_back`: silence
+    id → alerts Alertmanager holds back with it now)."""
+    held_back = held_back or {}
     now = now or timezone.now()
     result = SyncResult(
         listed=len(listing.silences),
@@ -193,8 +204,6 @@ def silences_sync(
                 updated.append(row)
                 result.vanished += 1
         Silence.objects.bulk_create(created, batch_size=_CHUNK)
-        for start in range(0, len(seen), _CHUNK):
-            Silence.objects.filter(pk__in=seen[start : start + _CHUNK]).update(last_seen_at=now)
         result.created = len(created)
         Silence.objects.bulk_update(
             updated,
@@ -209,17 +218,29 @@ def silences_sync(
                 "vanished_at",
                 "expired_early_at",
                 "expired_by",
+                "last_seen_at",
                 "updated_at",
             ],
             batch_size=_CHUNK,
         )
+        if not listing.unreachable:
+            # Every row not vanished now is listed: one statement instead of thousands of ids.
+            Silence.objects.filter(vanished_at__isnull=True).update(last_seen_at=now)
+        else:
+            for start in range(0, len(seen), _CHUNK):
+                chunk = seen[start : start + _CHUNK]
+                Silence.objects.filter(pk__in=chunk).update(last_seen_at=now)
         for event in events:
             event.silence_id = event.silence.pk
         SilenceEvent.objects.bulk_create(events, batch_size=_CHUNK)
         current = [row for row in (*created, *updated, *unchanged) if row.vanished_at is None]
-        coverage = {row.pk: coverage_of(row.matcher_list, index, coverage_cache) for row in current}
+        parsed = {data.id: data.matchers for data in listing.silences}
+        coverage = {
+            row.pk: coverage_of(parsed[row.alertmanager_id], index, coverage_cache)
+            for row in current
+        }
         _store_coverage(coverage)
-        _store_last_matched(current, coverage, held_back, now)
+        _store_last_matched(current, parsed, coverage, held_back, now)
     return result
 
 
@@ -265,19 +286,20 @@ def _change_events(
 
 def _store_coverage(coverage: dict[int, SilenceCoverageResult]) -> None:
     """Make the coverage rows and team links equal `coverage`, writing only differences."""
-    ids = list(coverage)
     have_rules: dict[int, dict[int, str]] = defaultdict(dict)
     have_teams: dict[int, set[int]] = defaultdict(set)
     through = Silence.teams.through
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        for silence_id, rule_id, kind in SilenceCoverage.objects.filter(
-            silence_id__in=chunk
-        ).values_list("silence_id", "rule_id", "kind"):
+    # The rows being compared are those of silences not vanished: read them by a join, not by
+    # thousands of ids.
+    for silence_id, rule_id, kind in SilenceCoverage.objects.filter(
+        silence__vanished_at__isnull=True
+    ).values_list("silence_id", "rule_id", "kind"):
+        if silence_id in coverage:
             have_rules[silence_id][rule_id] = kind
-        for silence_id, team_id in through.objects.filter(silence_id__in=chunk).values_list(
-            "silence_id", "team_id"
-        ):
+    for silence_id, team_id in through.objects.filter(
+        silence__vanished_at__isnull=True
+    ).values_list("silence_id", "team_id"):
+        if silence_id in coverage:
             have_teams[silence_id].add(team_id)
     drop_rules: list[Q] = []
     add_rules: list[SilenceCoverage] = []
@@ -313,6 +335,7 @@ def _store_coverage(coverage: dict[int, SilenceCoverageResult]) -> None:
 
 def _store_last_matched(
     rows: list[Silence],
+    parsed: dict[str, tuple[Matcher, ...]],
     coverage: dict[int, SilenceCoverageResult],
     held_back: dict[str, int],
     now: datetime,
@@ -345,7 +368,7 @@ def _store_last_matched(
         if held_back.get(row.alertmanager_id):
             last = now
         else:
-            matchers = row.matcher_list
+            matchers = parsed[row.alertmanager_id]
             for rule_id in coverage[row.pk].rules:
                 for labels, _starts_at, ends_at in episodes.get(rule_id, ()):
                     seen = now if ends_at is None else min(ends_at, now)

@@ -277,3 +277,28 @@ def test_ha_pair_counts_each_silence_once(
     # A peer missing a silence the other holds (not yet gossiped, or an unclustered pair)
     # still counts it once.
     assert len(silences_list(f"{second.url},{second.url}/")) == 3
+
+
+def test_beat_task_and_staff_button_sync_on_demand(
+    alertmanager: AlertmanagerServer, catalog: Catalog, settings: object
+) -> None:
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    from alerts.silences.tasks import sync_silences
+
+    settings.ALERTMANAGER_URL = alertmanager.url  # type: ignore[attr-defined]
+    amtool(
+        alertmanager, "silence", "add", "alertname=FeatureDriftHigh", "--comment=a", "--author=rob"
+    )
+    summary = sync_silences.delay().get()
+    assert summary.startswith("1 silences listed: 1 new")
+    amtool(
+        alertmanager, "silence", "add", "alertname=ModelLatencyHigh", "--comment=b", "--author=rob"
+    )
+    staff = User.objects.create_user("boss", is_staff=True)
+    client = Client()
+    client.force_login(staff)
+    response = client.post("/silences/sync/", follow=True)
+    assert "Synced: 2 silences listed: 1 new" in response.content.decode()
+    assert Silence.objects.count() == 2
