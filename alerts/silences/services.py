@@ -205,7 +205,7 @@ def silences_record(
                 result.vanished += 1
         Silence.objects.bulk_create(created, batch_size=_CHUNK)
         result.created = len(created)
-        Silence.objects.bulk_update(
+        _save(
             updated,
             [
                 "matchers",
@@ -221,7 +221,6 @@ def silences_record(
                 "last_seen_at",
                 "updated_at",
             ],
-            batch_size=_CHUNK,
         )
         if not listing.unreachable:
             # Every row not vanished now is listed: one statement instead of thousands of ids.
@@ -242,6 +241,13 @@ def silences_record(
         _store_coverage(coverage)
         _store_last_matched(current, parsed, coverage, held_back, now)
     return result
+
+
+def _save(rows: list[Silence], fields: list[str]) -> None:
+    """One UPDATE per changed row: changes are few per sync, and Django's `bulk_update` (a CASE
+    per field and row) costs seconds for a few hundred rows on PostgreSQL."""
+    for row in rows:
+        Silence.objects.filter(pk=row.pk).update(**{name: getattr(row, name) for name in fields})
 
 
 def _change_events(
@@ -379,7 +385,12 @@ def _store_last_matched(
         if last != row.last_matched_at:
             row.last_matched_at = last
             changed.append(row)
-    Silence.objects.bulk_update(changed, ["last_matched_at"], batch_size=_CHUNK)
+    by_time: dict[datetime | None, list[int]] = defaultdict(list)
+    for row in changed:
+        by_time[row.last_matched_at].append(row.pk)
+    for at, pks in by_time.items():
+        for start in range(0, len(pks), _CHUNK):
+            Silence.objects.filter(pk__in=pks[start : start + _CHUNK]).update(last_matched_at=at)
 
 
 def silence_expire_record(
