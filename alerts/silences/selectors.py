@@ -68,8 +68,15 @@ def silence_rows(filters: SilenceFilters, *, now: datetime) -> list[SilenceRow]:
     return rows
 
 
-def tab_counts() -> dict[str, int]:
-    return {tab: silences_in_tab(tab).count() for tab in TABS}
+def tab_counts(team: str = "") -> dict[str, int]:
+    """How many silences each tab holds (of the team's, when given)."""
+    counts = {}
+    for tab in TABS:
+        silences = silences_in_tab(tab)
+        if team:
+            silences = silences.filter(teams__slug=team).distinct()
+        counts[tab] = silences.count()
+    return counts
 
 
 def silence_coverage(silence: Silence) -> list[SilenceCoverage]:

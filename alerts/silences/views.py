@@ -62,7 +62,7 @@ def silence_list(request: HttpRequest) -> HttpResponse:
             "rows": page,
             "page": page,
             "query": query.urlencode(),
-            "tabs": [(tab, count) for tab, count in selectors.tab_counts().items()],
+            "tabs": [(tab, count) for tab, count in selectors.tab_counts(filters.team).items()],
             "teams": Team.objects.order_by("name").values_list("slug", "name"),
             "flag_choices": FlagKind.CHOICES,
             "team": team,

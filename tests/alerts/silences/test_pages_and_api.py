@@ -113,6 +113,8 @@ def test_list_tabs_filters_and_flags(ledger: dict[str, Silence], alice_client: C
     assert "No reason" in page and "Broad" in page and "Creator outside the team" in page
 
     by_team = alice_client.get("/silences/?team=recsys").content.decode()
+    assert "Active (2)" in by_team and "Pending (1)" in by_team and "Expired (0)" in by_team
+    assert "<strong>No reason:</strong> No reason given." in by_team
     assert f"/silences/{ledger['s-fraud'].pk}/" not in by_team
     assert f"/silences/{ledger['s-drift'].pk}/" in by_team
     by_flag = alice_client.get("/silences/?flag=no_reason").content.decode()
