@@ -104,14 +104,48 @@ def _lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SYNC_LOCK])
 
 
-def _ledger_rows(listed_ids: list[str]) -> dict[str, Silence]:
-    """Ledger rows that may change: every one still listed, and every one not yet vanished."""
-    rows = {row.alertmanager_id: row for row in Silence.objects.filter(vanished_at__isnull=True)}
-    missing = [silence_id for silence_id in listed_ids if silence_id not in rows]
-    for start in range(0, len(missing), _CHUNK):
-        for row in Silence.objects.filter(alertmanager_id__in=missing[start : start + _CHUNK]):
+def _ledger_rows(listing: SilenceListing) -> tuple[dict[str, Silence], dict[str, Silence]]:
+    """The ledger rows a listing may change, and stand-ins for those it cannot.
+
+    A row still listed with the same state and Alertmanager `updatedAt` is unchanged
+    (Alertmanager stamps every change): only its id, start and last match are read, as an
+    unsaved stand-in (the steady state of a sync every minute). Every other row that may
+    change (listed and changed, listed again after vanishing, or not listed) is read whole.
+    """
+    listed = {data.id: data for data in listing.silences}
+    light = {
+        am_id: (pk, updated_at, state, last_matched_at)
+        for pk, am_id, updated_at, state, last_matched_at in Silence.objects.filter(
+            vanished_at__isnull=True
+        ).values_list(
+            "pk", "alertmanager_id", "alertmanager_updated_at", "state", "last_matched_at"
+        )
+    }
+    standins: dict[str, Silence] = {}
+    whole: list[str] = []
+    for am_id, (pk, updated_at, state, last_matched_at) in light.items():
+        data = listed.get(am_id)
+        if (
+            data is not None
+            and updated_at is not None
+            and updated_at == data.updated_at
+            and state == data.state
+        ):
+            standins[am_id] = Silence(
+                pk=pk,
+                alertmanager_id=am_id,
+                state=state,
+                starts_at=data.starts_at,
+                last_matched_at=last_matched_at,
+            )
+        else:
+            whole.append(am_id)
+    whole += [am_id for am_id in listed if am_id not in light]
+    rows: dict[str, Silence] = {}
+    for start in range(0, len(whole), _CHUNK):
+        for row in Silence.objects.filter(alertmanager_id__in=whole[start : start + _CHUNK]):
             rows[row.alertmanager_id] = row
-    return rows
+    return rows, standins
 
 
 def silences_sync(
@@ -152,13 +186,15 @@ def silences_record(
     coverage_cache: dict[tuple[Matcher, ...], SilenceCoverageResult] = {}
     with transaction.atomic():
         _lock()
-        rows = _ledger_rows([data.id for data in listing.silences])
+        rows, standins = _ledger_rows(listing)
         events: list[SilenceEvent] = []
         created: list[Silence] = []
         updated: list[Silence] = []
-        seen: list[int] = []
-        unchanged: list[Silence] = []
+        seen: list[int] = [row.pk for row in standins.values()]
+        unchanged: list[Silence] = list(standins.values())
         for data in listing.silences:
+            if data.id in standins:
+                continue
             api_matchers = matchers_to_api(data.matchers)
             row = rows.get(data.id)
             if row is None:

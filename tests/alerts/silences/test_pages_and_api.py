@@ -269,3 +269,26 @@ def test_events_are_append_only(ledger: dict[str, Silence]) -> None:
     assert event is not None
     with pytest.raises(ValueError, match="append-only"):
         event.save()
+
+
+def test_a_steady_sync_costs_the_same_queries_for_10_or_100_silences(
+    catalog: Catalog, frozen_now: datetime
+) -> None:
+    def listing(count: int) -> SilenceListing:
+        return SilenceListing(
+            silences=[
+                _data(f"q-{i}", [*rule_matchers(catalog.fraud_latency), Matcher("i", str(i))])
+                for i in range(count)
+            ],
+            reached=["http://am"],
+        )
+
+    counts = []
+    for count in (10, 100):
+        Silence.objects.all().delete()
+        silences_record(listing(count), now=NOW)  # first sight: rows, events, coverage
+        with CaptureQueriesContext(connection) as queries:
+            silences_record(listing(count), now=NOW + timedelta(minutes=1))
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert Silence.objects.count() == 100
