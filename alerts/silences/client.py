@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -99,6 +100,16 @@ def _urls(urls: str | Sequence[str] | None) -> list[str]:
     return found
 
 
+def shown_url(url: str) -> str:
+    """A URL fit for messages and logs: without the user and password it may carry."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def _message(response: requests.Response) -> str:
     text = response.text.strip()
     try:
@@ -119,13 +130,15 @@ def _request(method: str, url: str, **kwargs: Any) -> requests.Response:
             method, url, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), allow_redirects=False, **kwargs
         )
     except requests.RequestException as error:
-        raise AlertmanagerUnavailable(f"{method} {url}: {type(error).__name__}") from error
+        raise AlertmanagerUnavailable(
+            f"{method} {shown_url(url)}: {type(error).__name__}"
+        ) from error
     if response.status_code == 500 and _message(response) == "silence not found":
         # Alertmanager 0.25 answers an unknown silence id with a 500: it is a 404.
         response.status_code = 404
     if response.status_code >= 500:
         raise AlertmanagerUnavailable(
-            f"{method} {url}: HTTP {response.status_code} {_message(response)}"
+            f"{method} {shown_url(url)}: HTTP {response.status_code} {_message(response)}"
         )
     return response
 
@@ -157,7 +170,7 @@ def silences_fetch(urls: str | Sequence[str] | None = None) -> SilenceListing:
     if not listing.reached:
         raise AlertmanagerUnavailable(
             "No Alertmanager answered: "
-            + "; ".join(f"{url}: {why}" for url, why in listing.unreachable.items())
+            + "; ".join(f"{shown_url(url)}: {why}" for url, why in listing.unreachable.items())
         )
     listing.silences = sorted(merged.values(), key=lambda s: (s.starts_at, s.id))
     return listing

@@ -19,6 +19,7 @@ from alerts.silences.client import (
     AlertmanagerUnavailable,
     SilenceData,
     SilenceListing,
+    shown_url,
     silenced_alerts,
     silences_fetch,
 )
@@ -63,7 +64,7 @@ class SyncResult:
             f"{self.reappeared} listed again"
         )
         if self.unreachable:
-            text += f"; unreachable: {', '.join(sorted(self.unreachable))}"
+            text += f"; unreachable: {', '.join(sorted(map(shown_url, self.unreachable)))}"
         return text
 
 

@@ -198,8 +198,10 @@ def test_changes_early_expiry_and_vanishing_are_recorded(
 
 
 def test_unreachable_alertmanager_raises_and_changes_nothing(catalog: Catalog) -> None:
-    with pytest.raises(AlertmanagerUnavailable):
-        silences_sync(urls="http://127.0.0.1:9")
+    with pytest.raises(AlertmanagerUnavailable) as raised:
+        silences_sync(urls="http://steward:TESTSECRETpw@127.0.0.1:9")
+    assert "TESTSECRET" not in str(raised.value)
+    assert "http://127.0.0.1:9" in str(raised.value)
     with pytest.raises(AlertmanagerUnavailable):
         silence_expire("http://127.0.0.1:9", "00000000-0000-0000-0000-000000000000")
     assert not Silence.objects.exists()
