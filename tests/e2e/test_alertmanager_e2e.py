@@ -31,6 +31,7 @@ from alerts.integrations.alertmanager.backfill import alerts_backfill
 from alerts.integrations.alertmanager.fingerprint import fingerprint
 from alerts.models import Delivery, Episode
 from tests.conftest import require_service
+from tests.support.processes import AlertmanagerServer
 from tokens.models import ApiToken
 from tokens.services import token_create
 
@@ -165,24 +166,15 @@ def alerting_stack(
             "alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]
         },
     }
-    (workdir / "alertmanager.yml").write_text(yaml.safe_dump(am_config))
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(prom_config))
     (workdir / "rules.yml").write_text(yaml.safe_dump(rules))
     processes: list[subprocess.Popen[bytes]] = []
+    alertmanager = AlertmanagerServer(am_port, workdir, config=am_config)
     try:
-        am = subprocess.Popen(
-            [
-                ALERTMANAGER,
-                f"--config.file={workdir / 'alertmanager.yml'}",
-                f"--storage.path={workdir / 'am-data'}",
-                f"--web.listen-address=127.0.0.1:{am_port}",
-                "--cluster.listen-address=",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=(workdir / "alertmanager.log").open("wb"),
-        )
-        processes.append(am)
-        _wait_ready(f"http://127.0.0.1:{am_port}/-/ready", am, "Alertmanager")
+        try:
+            alertmanager.start()
+        except RuntimeError as error:
+            pytest.fail(str(error))
         prom = subprocess.Popen(
             [
                 PROMETHEUS,
@@ -208,6 +200,7 @@ def alerting_stack(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        alertmanager.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

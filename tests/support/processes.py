@@ -159,3 +159,95 @@ class CeleryWorker:
         except subprocess.TimeoutExpired:
             self.kill()
         self.process = None
+
+
+class AlertmanagerServer:
+    """Debian's Alertmanager 0.25 on 127.0.0.1 with a throwaway storage directory.
+
+    `cluster_port` makes it gossip on that port (and `peers` joins others, as an HA pair does);
+    without it clustering is off. A receiver that goes nowhere is configured unless `config`
+    (a dict written as YAML) says otherwise.
+    """
+
+    BINARY = "/usr/bin/prometheus-alertmanager"
+
+    def __init__(
+        self,
+        port: int,
+        workdir: Path,
+        *,
+        cluster_port: int | None = None,
+        peers: tuple[int, ...] = (),
+        config: dict[str, object] | None = None,
+    ) -> None:
+        self.port = port
+        self.workdir = workdir
+        self.cluster_port = cluster_port
+        self.peers = peers
+        self.config = config or {"route": {"receiver": "null"}, "receivers": [{"name": "null"}]}
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def available(cls) -> bool:
+        return Path(cls.BINARY).exists()
+
+    def start(self) -> None:
+        import yaml
+
+        assert self.process is None, "already running"
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        config = self.workdir / "alertmanager.yml"
+        config.write_text(yaml.safe_dump(self.config))
+        command = [
+            self.BINARY,
+            f"--config.file={config}",
+            f"--storage.path={self.workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+        ]
+        if self.cluster_port is None:
+            command.append("--cluster.listen-address=")
+        else:
+            command += [
+                f"--cluster.listen-address=127.0.0.1:{self.cluster_port}",
+                f"--cluster.advertise-address=127.0.0.1:{self.cluster_port}",
+                "--cluster.gossip-interval=50ms",
+                "--cluster.pushpull-interval=1s",
+                *(f"--cluster.peer=127.0.0.1:{peer}" for peer in self.peers),
+            ]
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=(self.workdir / "alertmanager.log").open("wb"),
+        )
+        if not self.wait_ready():
+            log = (self.workdir / "alertmanager.log").read_text(errors="replace")[-2000:]
+            self.stop()
+            raise RuntimeError(f"Alertmanager did not start on port {self.port}:\n{log}")
+
+    def wait_ready(self, timeout: float = 15.0) -> bool:
+        import requests
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                return False
+            try:
+                if requests.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
+                    return True
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        return False
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+        wait_for_port(self.port, up=False)

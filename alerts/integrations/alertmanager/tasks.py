@@ -5,6 +5,7 @@ from celery import shared_task
 from django.conf import settings
 
 from alerts.integrations.alertmanager.reconcile import episodes_reconcile
+from alerts.integrations.alertmanager.urls import alertmanager_urls
 
 
 @shared_task(
@@ -15,6 +16,8 @@ from alerts.integrations.alertmanager.reconcile import episodes_reconcile
 )
 def reconcile_open_episodes() -> int:
     """Close open episodes that ALERTMANAGER_URL no longer lists; returns how many."""
-    if not settings.ALERTMANAGER_URL:
+    urls = alertmanager_urls(settings.ALERTMANAGER_URL)
+    if not urls:
         return 0
-    return episodes_reconcile(alertmanager_url=settings.ALERTMANAGER_URL).closed
+    # Every peer of an HA cluster holds the same alerts: the first one answers for all.
+    return episodes_reconcile(alertmanager_url=urls[0]).closed

@@ -1,0 +1,1 @@
+"""The silence ledger: every Alertmanager silence, what it covers, the policy governing it."""
