@@ -1,4 +1,5 @@
-"""Real services a test starts and stops itself: a Redis server and a Celery worker.
+"""Real services a test starts and stops itself: a Redis server, a Celery worker, Alertmanager
+and Prometheus.
 
 Built for the fault tests (Redis stopped during deliveries, a worker killed mid-evaluation):
 each runs on a port of this branch's range, on 127.0.0.1, and is always stopped at the end.
@@ -158,4 +159,158 @@ class CeleryWorker:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.kill()
+        self.process = None
+
+
+ALERTMANAGER_BINARY = "/usr/bin/prometheus-alertmanager"
+PROMETHEUS_BINARY = "/usr/bin/prometheus"
+
+
+def _wait_http_ready(url: str, process: subprocess.Popen[bytes], what: str) -> None:
+    import requests
+
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not become ready at {url}")
+
+
+class AlertmanagerServer:
+    """Debian's Alertmanager 0.25 on 127.0.0.1:`port`, alone (no cluster), posting every alert
+    to `webhook_url` (if given) with short waits. Its storage stays in `workdir` across stop()
+    and start(), so silences survive an outage as in production."""
+
+    def __init__(
+        self,
+        port: int,
+        workdir: Path,
+        *,
+        webhook_url: str = "",
+        group_wait: str = "1s",
+        group_interval: str = "1s",
+        repeat_interval: str = "2s",
+    ) -> None:
+        self.port = port
+        self.workdir = workdir
+        self.url = f"http://127.0.0.1:{port}"
+        self.webhook_url = webhook_url
+        self.timing = {
+            "group_wait": group_wait,
+            "group_interval": group_interval,
+            "repeat_interval": repeat_interval,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def available() -> bool:
+        return Path(ALERTMANAGER_BINARY).exists()
+
+    def _config(self) -> str:
+        import yaml
+
+        receiver: dict[str, object] = {"name": "hook"}
+        if self.webhook_url:
+            receiver["webhook_configs"] = [{"url": self.webhook_url, "send_resolved": True}]
+        route = {"receiver": "hook", "group_by": ["alertname"], **self.timing}
+        return yaml.safe_dump({"route": route, "receivers": [receiver]})
+
+    def start(self) -> None:
+        assert self.process is None, "already running"
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        config = self.workdir / "alertmanager.yml"
+        config.write_text(self._config())
+        self.process = subprocess.Popen(
+            [
+                ALERTMANAGER_BINARY,
+                f"--config.file={config}",
+                f"--storage.path={self.workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--cluster.listen-address=",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=(self.workdir / "alertmanager.log").open("ab"),
+        )
+        try:
+            _wait_http_ready(f"{self.url}/-/ready", self.process, "Alertmanager")
+        except RuntimeError:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+        wait_for_port(self.port, up=False)
+
+
+class PrometheusServer:
+    """Debian's Prometheus on 127.0.0.1:`port` evaluating `rules` (a rule-file mapping) every
+    second and sending alerts to the Alertmanager at `alertmanager_port`."""
+
+    def __init__(self, port: int, workdir: Path, *, rules: dict[str, object], alertmanager_port: int) -> None:
+        self.port = port
+        self.workdir = workdir
+        self.url = f"http://127.0.0.1:{port}"
+        self.rules = rules
+        self.alertmanager_port = alertmanager_port
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def available() -> bool:
+        return Path(PROMETHEUS_BINARY).exists()
+
+    def start(self) -> None:
+        import yaml
+
+        assert self.process is None, "already running"
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "rules.yml").write_text(yaml.safe_dump(self.rules))
+        config = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(self.workdir / "rules.yml")],
+            "alerting": {
+                "alertmanagers": [
+                    {"static_configs": [{"targets": [f"127.0.0.1:{self.alertmanager_port}"]}]}
+                ]
+            },
+        }
+        (self.workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
+        self.process = subprocess.Popen(
+            [
+                PROMETHEUS_BINARY,
+                f"--config.file={self.workdir / 'prometheus.yml'}",
+                f"--storage.tsdb.path={self.workdir / 'prom-data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=(self.workdir / "prometheus.log").open("ab"),
+        )
+        try:
+            _wait_http_ready(f"{self.url}/-/ready", self.process, "Prometheus")
+        except RuntimeError:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
         self.process = None
