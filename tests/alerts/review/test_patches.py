@@ -276,7 +276,7 @@ def test_patch_page_download_and_api(
     bad = client.get("/api/v1/decisions/patch/?week=nope")
     assert bad.status_code == 400 and "week" in bad.json()["error"]["fields"]
     detail = client.get(f"/review/decisions/{decision.pk}/").content.decode()
-    assert "rules/fraud.yml" in detail and "the week&#x27;s patch" in detail
+    assert "rules/fraud.yml" in detail and "the week's patch" in detail
 
 
 def test_tune_form_stores_the_proposed_change_and_refuses_a_bad_duration(
