@@ -260,7 +260,9 @@ class PrometheusServer:
     """Debian's Prometheus on 127.0.0.1:`port` evaluating `rules` (a rule-file mapping) every
     second and sending alerts to the Alertmanager at `alertmanager_port`."""
 
-    def __init__(self, port: int, workdir: Path, *, rules: dict[str, object], alertmanager_port: int) -> None:
+    def __init__(
+        self, port: int, workdir: Path, *, rules: dict[str, object], alertmanager_port: int
+    ) -> None:
         self.port = port
         self.workdir = workdir
         self.url = f"http://127.0.0.1:{port}"
@@ -294,6 +296,9 @@ class PrometheusServer:
                 f"--config.file={self.workdir / 'prometheus.yml'}",
                 f"--storage.tsdb.path={self.workdir / 'prom-data'}",
                 f"--web.listen-address=127.0.0.1:{self.port}",
+                # Resend firing alerts every second (default 1 m): the first sends happen
+                # before Alertmanager is discovered and are lost.
+                "--rules.alert.resend-delay=1s",
             ],
             stdout=subprocess.DEVNULL,
             stderr=(self.workdir / "prometheus.log").open("ab"),

@@ -175,7 +175,9 @@ def test_week_patch_applies_with_git_and_next_import_marks_decisions_done(
 def test_tune_stays_open_until_the_import_shows_the_new_definition(
     imported: dict[str, AlertRule], repo: Path, member: User, week: str
 ) -> None:
-    tune = _decide(member, imported["FraudScoreDrift{}"], week, "tune", proposed_change={"for": "1h"})
+    tune = _decide(
+        member, imported["FraudScoreDrift{}"], week, "tune", proposed_change={"for": "1h"}
+    )
     _import(repo)  # unchanged file: not carried out
     tune.refresh_from_db()
     assert tune.done_at is None
@@ -293,7 +295,11 @@ def test_tune_form_stores_the_proposed_change_and_refuses_a_bad_duration(
     assert not Decision.objects.exists()
     good = client.post(
         f"/review/{week}/rules/{rule.pk}/decide/",
-        {prefix + "kind": "tune", prefix + "tune_for": "15m", prefix + "tune_keep_firing_for": "0s"},
+        {
+            prefix + "kind": "tune",
+            prefix + "tune_for": "15m",
+            prefix + "tune_keep_firing_for": "0s",
+        },
     )
     assert good.status_code == 302
     decision = Decision.objects.get()
