@@ -14,7 +14,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -261,7 +263,7 @@ class PrometheusServer:
     second and sending alerts to the Alertmanager at `alertmanager_port`."""
 
     def __init__(
-        self, port: int, workdir: Path, *, rules: dict[str, object], alertmanager_port: int
+        self, port: int, workdir: Path, *, rules: Mapping[str, Any], alertmanager_port: int
     ) -> None:
         self.port = port
         self.workdir = workdir
