@@ -114,7 +114,8 @@ def _silence_ensure(decision_id: int, now: datetime) -> AlertmanagerUnavailable 
     workers cannot both create one."""
     with transaction.atomic():
         decision = (
-            Decision.objects.select_for_update()
+            # Lock the decision row only (decided_by is an outer join PostgreSQL cannot lock).
+            Decision.objects.select_for_update(of=("self",))
             .select_related("rule", "decided_by")
             .get(pk=decision_id)
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.conf import settings
 
 from alerts.review import carry_out
 from alerts.review.chat import agenda_post_all
@@ -57,7 +56,7 @@ def decision_silences_sweep() -> dict[str, int]:
 def decision_carry_out_soon(decision_id: int) -> None:
     """Queue the carry-out (call it from `transaction.on_commit`). In-process (no broker), one
     attempt now; a failure stays on the decision as "retrying" for the sweep."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if decision_carry_out.app.conf.task_always_eager:
         try:
             carry_out.decision_carry_out(decision_id)
         except AlertmanagerUnavailable:

@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import requests
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client, override_settings
 from django.utils import timezone
 
@@ -32,10 +34,11 @@ from alerts.models import AlertRule, Decision
 from alerts.review import carry_out
 from alerts.review.services import decision_record, decision_undo
 from alerts.review.tasks import decision_silences_sweep
+from config.celery import app
 from core.weeks import week_of
 from fleet.models import Team
 from tests.conftest import require_service
-from tests.support.processes import AlertmanagerServer, PrometheusServer
+from tests.support.processes import AlertmanagerServer, CeleryWorker, PrometheusServer
 from tests.support.webhook import WebhookServer, webhook_server
 
 pytestmark = pytest.mark.e2e
@@ -225,6 +228,84 @@ def test_silence_expired_or_lost_outside_steward_flags_the_rule(
     lost.refresh_from_db()
     assert lost.silence_state == State.VANISHED
     assert "Vanished outside Steward" in page and "not silenced as decided" in page
+
+
+# --- A real Celery worker retries while Alertmanager is down --------------------------------
+
+
+@pytest.fixture
+def broker(require_postgres: None, redis_url: str, transactional_db: None) -> Iterator[str]:
+    """This process queues to Redis (tasks are eager otherwise); a worker runs them."""
+    redis.Redis.from_url(redis_url).flushdb()
+    override = {"CELERY_TASK_ALWAYS_EAGER": False, "CELERY_BROKER_URL": redis_url}
+    saved = {key: app.conf[key] for key in override}
+    app.conf.update(override)
+    app.amqp._producer_pool = None
+    app._pool = None
+    try:
+        yield redis_url
+    finally:
+        app.conf.update(saved)
+        app.amqp._producer_pool = None
+        app._pool = None
+        redis.Redis.from_url(redis_url).flushdb()
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    return f"postgres://{db['USER']}{password}@{host}/{db['NAME']}"
+
+
+@pytest.mark.services
+def test_celery_task_retries_with_backoff_until_alertmanager_is_back(
+    broker: str, tmp_path: Path, team: Team, member: User
+) -> None:
+    require_service(AlertmanagerServer.available(), "Debian's prometheus-alertmanager")
+    rule = AlertRule.objects.create(alertname="QueueBacklog", owner_team=team, severity="page")
+    server = AlertmanagerServer(AM_DOWN_PORT, tmp_path / "am")
+    server.start()
+    server.stop()  # down when the decision is taken
+    worker = CeleryWorker(
+        broker_url=broker,
+        env={
+            "DJANGO_SETTINGS_MODULE": "config.settings_test",
+            "DATABASE_URL": _database_url(),
+            "ALERTMANAGER_URL": server.url,
+        },
+    )
+    worker.start(tmp_path / "worker.log")
+    try:
+        worker.wait_ready()
+        now = timezone.now()
+        with override_settings(ALERTMANAGER_URL=server.url):
+            decision = decision_record(
+                user=member,
+                rule=rule,
+                week=week_of(now),
+                kind="mute",
+                mute_until=now + timedelta(days=1),
+            )  # committed (transactional_db): the task is queued on commit
+
+        def attempts() -> int:
+            decision.refresh_from_db()
+            return decision.silence_attempts
+
+        _wait(lambda: attempts() >= 2, 30, f"two attempts by the worker\n{worker.log()[-3000:]}")
+        assert decision.silence_state == State.RETRYING and decision.silence_id == ""
+        assert "Retry in" in worker.log()  # Celery's autoretry, with its countdown
+        server.start()
+        _wait(
+            lambda: attempts() > 0 and decision.silence_state == State.CREATED,
+            40,
+            f"the silence after Alertmanager came back\n{worker.log()[-3000:]}",
+        )
+        (silence,) = _silences(server.url)
+        assert silence["id"] == decision.silence_id
+    finally:
+        worker.stop()
+        server.stop()
 
 
 # --- The silence really holds notifications back -------------------------------------------
