@@ -12,7 +12,8 @@ Two modes:
   queued on commit (needs PostgreSQL so the worker shares the database).
 
 Usage:
-  DATABASE_URL=postgres://postgres@127.0.0.1:5432/steward_h2 .venv/bin/python bench/mute_latency.py --mode worker
+  DATABASE_URL=postgres://postgres@127.0.0.1:5432/steward_h2 \
+    .venv/bin/python bench/mute_latency.py --mode worker
   .venv/bin/python bench/mute_latency.py --mode eager     # SQLite file in a temp dir
 """
 
@@ -102,9 +103,7 @@ def main() -> None:
             deadline = time.monotonic() + 30
             while True:
                 silences = requests.get(f"{am_url}/api/v2/silences", timeout=5).json()
-                if any(
-                    link in s["comment"] and s["status"]["state"] == "active" for s in silences
-                ):
+                if any(link in s["comment"] and s["status"]["state"] == "active" for s in silences):
                     break
                 if time.monotonic() > deadline:
                     sys.exit(f"no silence for decision {decision.pk} within 30 s")

@@ -191,9 +191,7 @@ def decision_undo(*, user: User, decision: Decision, now: datetime | None = None
     a mute's silence is expired after the commit (retried while Alertmanager is down)."""
     now = now or timezone.now()
     decision = (
-        Decision.objects.select_for_update(of=("self",))
-        .select_related("rule")
-        .get(pk=decision.pk)
+        Decision.objects.select_for_update(of=("self",)).select_related("rule").get(pk=decision.pk)
     )
     if decision.undone_at is not None:
         raise ValidationError("This decision is already undone.")

@@ -26,7 +26,6 @@ import pytest
 import redis
 import requests
 from django.contrib.auth.models import User
-from django.db import connection
 from django.test import Client, override_settings
 from django.utils import timezone
 
@@ -37,6 +36,7 @@ from alerts.review.tasks import decision_silences_sweep
 from config.celery import app
 from core.weeks import week_of
 from fleet.models import Team
+from tests.alerts.test_tasks_worker import _database_url, _forget_connections
 from tests.conftest import require_service
 from tests.support.processes import AlertmanagerServer, CeleryWorker, PrometheusServer
 from tests.support.webhook import WebhookServer, webhook_server
@@ -240,22 +240,13 @@ def broker(require_postgres: None, redis_url: str, transactional_db: None) -> It
     override = {"CELERY_TASK_ALWAYS_EAGER": False, "CELERY_BROKER_URL": redis_url}
     saved = {key: app.conf[key] for key in override}
     app.conf.update(override)
-    app.amqp._producer_pool = None
-    app._pool = None
+    _forget_connections()
     try:
         yield redis_url
     finally:
         app.conf.update(saved)
-        app.amqp._producer_pool = None
-        app._pool = None
+        _forget_connections()
         redis.Redis.from_url(redis_url).flushdb()
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-    return f"postgres://{db['USER']}{password}@{host}/{db['NAME']}"
 
 
 @pytest.mark.services
