@@ -10,7 +10,7 @@ import django_filters
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Model, QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -282,6 +282,23 @@ class DecisionViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
             OpenApiParameter("team", str, required=False, description="team slug"),
         ],
         responses={200: OpenApiTypes.OBJECT},
+        examples=[
+            OpenApiExample(
+                "A week's patch",
+                response_only=True,
+                value={
+                    "week": "2027-W06",
+                    "team": "fraud-ml",
+                    "files": ["rules/fraud.yml"],
+                    "diff": "diff --git a/rules/fraud.yml b/rules/fraud.yml\n"
+                    "--- a/rules/fraud.yml\n+++ b/rules/fraud.yml\n@@ -20,4 +20,5 @@\n ...",
+                    "included": [12, 13],
+                    "skipped": [
+                        {"decision": 14, "reason": "the rule was not imported from a file"}
+                    ],
+                },
+            )
+        ],
     )
     @action(detail=False, methods=["get"], url_path="patch", filterset_class=None)
     def patch(self, request: Request) -> Response:
