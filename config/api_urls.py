@@ -18,6 +18,7 @@ from alerts.api.catalog import (
 )
 from alerts.api.ownership import OwnershipView
 from alerts.lint.api import RuleLintView
+from alerts.silences.api import SilenceViewSet
 from api import schema  # noqa: F401 (registers the token auth scheme)
 from api.catalog.views import AISystemViewSet, MembershipViewSet, TeamViewSet
 from fleet_coverage.slo.api import (
@@ -42,6 +43,7 @@ router.register("reviews", ReviewViewSet, basename="review")
 router.register("decisions", DecisionViewSet, basename="decision")
 router.register("waivers", WaiverViewSet, basename="waiver")
 router.register("slos", SLOViewSet, basename="slo")
+router.register("silences", SilenceViewSet, basename="silence")
 
 app_name = "api"
 

@@ -253,6 +253,21 @@ if ALERTMANAGER_URL:
         "task": "alerts.alertmanager.reconcile",
         "schedule": env_int("STEWARD_RECONCILE_SECONDS", 300, minimum=10),
     }
+# Silence ledger (alerts/silences/): read every Alertmanager silence this often, then apply the
+# teams' enforcement. Policy: the longest silence per severity (page and critical use the page
+# maximum, the others the ticket one), the hours without a matching firing alert after which a
+# silence is orphaned, the rule count above which it is broad, and the "ending soon" window.
+STEWARD_SILENCE_SYNC_SECONDS = env_int("STEWARD_SILENCE_SYNC_SECONDS", 60, minimum=10)
+STEWARD_SILENCE_MAX_DAYS_PAGE = env_int("STEWARD_SILENCE_MAX_DAYS_PAGE", 7, minimum=1)
+STEWARD_SILENCE_MAX_DAYS_TICKET = env_int("STEWARD_SILENCE_MAX_DAYS_TICKET", 30, minimum=1)
+STEWARD_SILENCE_ORPHAN_HOURS = env_int("STEWARD_SILENCE_ORPHAN_HOURS", 24, minimum=1)
+STEWARD_SILENCE_BROAD_MAX_RULES = env_int("STEWARD_SILENCE_BROAD_MAX_RULES", 10, minimum=1)
+STEWARD_SILENCE_ENDING_SOON_HOURS = env_int("STEWARD_SILENCE_ENDING_SOON_HOURS", 48, minimum=1)
+if ALERTMANAGER_URL:
+    CELERY_BEAT_SCHEDULE["silences-sync"] = {
+        "task": "steward.silences_sync",
+        "schedule": STEWARD_SILENCE_SYNC_SECONDS,
+    }
 # Workers log through LOGGING below (JSON with request ids) instead of Celery's own setup.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

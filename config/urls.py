@@ -39,6 +39,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("alerts/", include("alerts.urls")),
+    path("silences/", include("alerts.silences.urls")),
     path("", include("fleet_coverage.dashboards.urls")),
     path("", include((oncall_urls.urlpatterns + runbook_urls.urlpatterns, "runbooks"))),
     path("", include("fleet_coverage.slo.urls")),

@@ -241,3 +241,21 @@ def silence_expire(urls: str | Sequence[str] | None, silence_id: str) -> bool:
     if response.status_code == 404:
         return False
     raise AlertmanagerRejected(_message(response))
+
+
+def silenced_alerts(urls: str | Sequence[str] | None = None) -> dict[str, int]:
+    """Silence id → how many alerts it holds back now (`status.silencedBy` of the alerts the
+    first answering peer holds; every peer of a cluster holds the same alerts)."""
+    response = _first_reachable(
+        urls,
+        "GET",
+        "/api/v2/alerts",
+        params={"active": "true", "silenced": "true", "inhibited": "true", "unprocessed": "true"},
+    )
+    if response.status_code != 200:
+        raise AlertmanagerRejected(_message(response))
+    counts: dict[str, int] = {}
+    for alert in response.json():
+        for silence_id in (alert.get("status") or {}).get("silencedBy") or []:
+            counts[silence_id] = counts.get(silence_id, 0) + 1
+    return counts

@@ -159,15 +159,19 @@ def rule_known_labels(rule: AlertRule) -> dict[str, str]:
     return known
 
 
-def rule_coverage(matchers: Sequence[Matcher], rule: AlertRule) -> Coverage | None:
+def rule_coverage(
+    matchers: Sequence[Matcher], rule: AlertRule, known: Mapping[str, str] | None = None
+) -> Coverage | None:
     """Does a silence cover a rule's alerts: all of them, some of them, or none?
 
     A matcher on a label the rule fixes (`rule_known_labels`) is decided on that value. A
     matcher on any other label depends on the alert: the silence then covers the rule only
     partially, and only when at least one matcher is decided on the rule (otherwise a silence
-    on `instance="x"` alone would cover every rule).
+    on `instance="x"` alone would cover every rule). `known` passes `rule_known_labels(rule)`
+    when the caller has it already.
     """
-    known = rule_known_labels(rule)
+    if known is None:
+        known = rule_known_labels(rule)
     decided = undecided = 0
     for matcher in matchers:
         if matcher.name in known:

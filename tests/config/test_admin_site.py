@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from alerts.models import AlertRule, Delivery, Episode, Waiver
 from alerts.models.lint import LintCheck
+from alerts.silences.models import Silence, SilenceEvent, TeamSilenceEnforcement
 from fleet.models import AISystem, Membership, Team
 from fleet_coverage.models import SLO, ScorecardSnapshot
 from fleet_coverage.slo.services import slo_save
@@ -92,6 +93,17 @@ def catalog(team: Team, member: User) -> None:
         system=system,
         first_delivery=delivery,
     )
+    silence = Silence.objects.create(
+        alertmanager_id="6ffe29d6-954e-4144-95ee-f819ef9a4126",
+        matchers=[{"name": "alertname", "value": "Orphan", "isRegex": False, "isEqual": True}],
+        starts_at=timezone.now(),
+        ends_at=timezone.now() + timedelta(hours=2),
+        state=Silence.State.ACTIVE,
+        first_seen_at=timezone.now(),
+        last_seen_at=timezone.now(),
+    )
+    SilenceEvent.objects.create(silence=silence, kind=SilenceEvent.Kind.SEEN, at=timezone.now())
+    TeamSilenceEnforcement.objects.create(team=team, mode=TeamSilenceEnforcement.Mode.DRY_RUN)
     login = {"user_agent": "curl/8", "ip_address": "127.0.0.1", "username": "mallory"}
     AccessAttempt.objects.create(
         **login,

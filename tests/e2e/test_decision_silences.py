@@ -38,7 +38,12 @@ from core.weeks import week_of
 from fleet.models import Team
 from tests.alerts.test_tasks_worker import _database_url, _forget_connections
 from tests.conftest import require_service
-from tests.support.processes import AlertmanagerServer, CeleryWorker, PrometheusServer
+from tests.support.processes import (
+    AlertmanagerServer,
+    CeleryWorker,
+    PrometheusServer,
+    webhook_route_config,
+)
 from tests.support.webhook import WebhookServer, webhook_server
 
 pytestmark = pytest.mark.e2e
@@ -360,7 +365,9 @@ def test_mute_stops_notifications_while_prometheus_fires_and_undo_and_expiry_res
     )
     rule = rules["fraud-scorer"]
     with webhook_server(HOOK_PORTS) as hook:
-        am = AlertmanagerServer(AM_PORT, tmp_path / "am", webhook_url=hook.url + "/hook")
+        am = AlertmanagerServer(
+            AM_PORT, tmp_path / "am", config=webhook_route_config(hook.url + "/hook")
+        )
         prom = PrometheusServer(
             PROM_PORT, tmp_path / "prom", rules=FIRING_RULES, alertmanager_port=AM_PORT
         )

@@ -164,8 +164,122 @@ class CeleryWorker:
         self.process = None
 
 
-ALERTMANAGER_BINARY = "/usr/bin/prometheus-alertmanager"
+class AlertmanagerServer:
+    """Debian's Alertmanager 0.25 on 127.0.0.1 with a throwaway storage directory.
+
+    `cluster_port` makes it gossip on that port (and `peers` joins others, as an HA pair does);
+    without it clustering is off. A receiver that goes nowhere is configured unless `config`
+    (a dict written as YAML) says otherwise.
+    """
+
+    BINARY = "/usr/bin/prometheus-alertmanager"
+
+    def __init__(
+        self,
+        port: int,
+        workdir: Path,
+        *,
+        cluster_port: int | None = None,
+        peers: tuple[int, ...] = (),
+        config: dict[str, object] | None = None,
+    ) -> None:
+        self.port = port
+        self.workdir = workdir
+        self.cluster_port = cluster_port
+        self.peers = peers
+        self.config = config or {"route": {"receiver": "null"}, "receivers": [{"name": "null"}]}
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def available(cls) -> bool:
+        return Path(cls.BINARY).exists()
+
+    def start(self) -> None:
+        import yaml
+
+        assert self.process is None, "already running"
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        config = self.workdir / "alertmanager.yml"
+        config.write_text(yaml.safe_dump(self.config))
+        command = [
+            self.BINARY,
+            f"--config.file={config}",
+            f"--storage.path={self.workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+        ]
+        if self.cluster_port is None:
+            command.append("--cluster.listen-address=")
+        else:
+            command += [
+                f"--cluster.listen-address=127.0.0.1:{self.cluster_port}",
+                f"--cluster.advertise-address=127.0.0.1:{self.cluster_port}",
+                "--cluster.gossip-interval=50ms",
+                "--cluster.pushpull-interval=1s",
+                *(f"--cluster.peer=127.0.0.1:{peer}" for peer in self.peers),
+            ]
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=(self.workdir / "alertmanager.log").open("wb"),
+        )
+        if not self.wait_ready():
+            log = (self.workdir / "alertmanager.log").read_text(errors="replace")[-2000:]
+            self.stop()
+            raise RuntimeError(f"Alertmanager did not start on port {self.port}:\n{log}")
+
+    def wait_ready(self, timeout: float = 15.0) -> bool:
+        import requests
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                return False
+            try:
+                if requests.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
+                    return True
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        return False
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+        wait_for_port(self.port, up=False)
+
+
 PROMETHEUS_BINARY = "/usr/bin/prometheus"
+
+
+def webhook_route_config(
+    url: str,
+    *,
+    group_wait: str = "1s",
+    group_interval: str = "1s",
+    repeat_interval: str = "2s",
+) -> dict[str, object]:
+    """An AlertmanagerServer `config` sending every alert to one webhook with short waits (so a
+    test sees repeated notifications every few seconds)."""
+    return {
+        "route": {
+            "receiver": "hook",
+            "group_by": ["alertname"],
+            "group_wait": group_wait,
+            "group_interval": group_interval,
+            "repeat_interval": repeat_interval,
+        },
+        "receivers": [
+            {"name": "hook", "webhook_configs": [{"url": url, "send_resolved": True}]}
+        ],
+    }
 
 
 def _wait_http_ready(url: str, process: subprocess.Popen[bytes], what: str) -> None:
@@ -182,80 +296,6 @@ def _wait_http_ready(url: str, process: subprocess.Popen[bytes], what: str) -> N
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{what} did not become ready at {url}")
-
-
-class AlertmanagerServer:
-    """Debian's Alertmanager 0.25 on 127.0.0.1:`port`, alone (no cluster), posting every alert
-    to `webhook_url` (if given) with short waits. Its storage stays in `workdir` across stop()
-    and start(), so silences survive an outage as in production."""
-
-    def __init__(
-        self,
-        port: int,
-        workdir: Path,
-        *,
-        webhook_url: str = "",
-        group_wait: str = "1s",
-        group_interval: str = "1s",
-        repeat_interval: str = "2s",
-    ) -> None:
-        self.port = port
-        self.workdir = workdir
-        self.url = f"http://127.0.0.1:{port}"
-        self.webhook_url = webhook_url
-        self.timing = {
-            "group_wait": group_wait,
-            "group_interval": group_interval,
-            "repeat_interval": repeat_interval,
-        }
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @staticmethod
-    def available() -> bool:
-        return Path(ALERTMANAGER_BINARY).exists()
-
-    def _config(self) -> str:
-        import yaml
-
-        receiver: dict[str, object] = {"name": "hook"}
-        if self.webhook_url:
-            receiver["webhook_configs"] = [{"url": self.webhook_url, "send_resolved": True}]
-        route = {"receiver": "hook", "group_by": ["alertname"], **self.timing}
-        return yaml.safe_dump({"route": route, "receivers": [receiver]})
-
-    def start(self) -> None:
-        assert self.process is None, "already running"
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        config = self.workdir / "alertmanager.yml"
-        config.write_text(self._config())
-        self.process = subprocess.Popen(
-            [
-                ALERTMANAGER_BINARY,
-                f"--config.file={config}",
-                f"--storage.path={self.workdir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                "--cluster.listen-address=",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=(self.workdir / "alertmanager.log").open("ab"),
-        )
-        try:
-            _wait_http_ready(f"{self.url}/-/ready", self.process, "Alertmanager")
-        except RuntimeError:
-            self.stop()
-            raise
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
-        wait_for_port(self.port, up=False)
 
 
 class PrometheusServer:
