@@ -276,9 +276,7 @@ def webhook_route_config(
             "group_interval": group_interval,
             "repeat_interval": repeat_interval,
         },
-        "receivers": [
-            {"name": "hook", "webhook_configs": [{"url": url, "send_resolved": True}]}
-        ],
+        "receivers": [{"name": "hook", "webhook_configs": [{"url": url, "send_resolved": True}]}],
     }
 
 
