@@ -126,6 +126,12 @@ def _silence_ensure(decision_id: int, now: datetime) -> AlertmanagerUnavailable 
             decision.silence_error = "The mute ended before a silence could be made."
             decision.save(update_fields=["silence_state", "silence_error"])
             return None
+        if decision.rule.status != AlertRule.Status.MUTED:
+            # A mute recorded before decisions were carried out, whose rule was unmuted since.
+            decision.silence_state = State.NONE
+            decision.silence_error = "The rule is no longer muted: no silence is made."
+            decision.save(update_fields=["silence_state", "silence_error"])
+            return None
         if not _configured():
             decision.silence_state = State.PENDING
             decision.silence_error = "ALERTMANAGER_URL is not set: no silence can be made yet."
@@ -206,7 +212,7 @@ def _silence_end(decision_id: int, now: datetime) -> AlertmanagerUnavailable | N
             decision.silence_error = f"Expiring the silence: {error}"[:_ERROR_CHARS]
             decision.save(update_fields=["silence_error"])
             return None
-        decision.silence_state = State.EXPIRED if decision.silence_id else State.NONE
+        decision.silence_state = State.EXPIRED if ids else State.NONE
         decision.silence_error = ""
         decision.silence_checked_at = now
         decision.save(update_fields=["silence_state", "silence_error", "silence_checked_at"])
@@ -221,11 +227,12 @@ def decisions_needing_work(now: datetime | None = None) -> list[int]:
         kind=Kind.MUTE,
         undone_at__isnull=True,
         silence_state__in=[State.PENDING, State.RETRYING, State.NONE],
+        rule__status=AlertRule.Status.MUTED,
         mute_until__gt=now,
     )
-    expire = Q(kind=Kind.MUTE, undone_at__isnull=False) & (
-        Q(silence_state=State.CREATED) | Q(silence_id="", silence_attempts__gt=0)
-    )
+    # Undone while its creation was still being retried: a lost attempt may have made one.
+    lost = Q(silence_id="", silence_attempts__gt=0, silence_state__in=[State.PENDING, State.RETRYING])
+    expire = Q(kind=Kind.MUTE, undone_at__isnull=False) & (Q(silence_state=State.CREATED) | lost)
     ids = Decision.objects.filter(create | expire).values_list("pk", flat=True)
     return list(ids.order_by("pk"))
 
