@@ -231,7 +231,8 @@ def decisions_needing_work(now: datetime | None = None) -> list[int]:
         mute_until__gt=now,
     )
     # Undone while its creation was still being retried: a lost attempt may have made one.
-    lost = Q(silence_id="", silence_attempts__gt=0, silence_state__in=[State.PENDING, State.RETRYING])
+    retrying = [State.PENDING, State.RETRYING]
+    lost = Q(silence_id="", silence_attempts__gt=0, silence_state__in=retrying)
     expire = Q(kind=Kind.MUTE, undone_at__isnull=False) & (Q(silence_state=State.CREATED) | lost)
     ids = Decision.objects.filter(create | expire).values_list("pk", flat=True)
     return list(ids.order_by("pk"))
