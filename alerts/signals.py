@@ -21,3 +21,8 @@ evaluation_finished = Signal()
 # deleted and before the new ones are inserted. Nothing in Steward listens; the fault tests use
 # it to kill a worker at that very moment (tests/support/evaluation_pause.py).
 evaluation_writing = Signal()
+
+# Sent inside an import's transaction (`import_rules`, `sync_prometheus`), with `arrived`: for
+# each rule file the import covered, the (alertname, matchers_key) of every alert rule that came
+# from it, and `origin`. The review marks prune/retire/tune decisions carried out from it.
+rule_files_imported = Signal()

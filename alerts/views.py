@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from alerts import selectors
 from alerts.models import AlertRule, Flag
+from alerts.review.selectors import silence_trouble
 from core.choices import Layer, Severity
 from core.weeks import current_week, weeks_back
 from fleet.models import Team
@@ -95,5 +96,9 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "members": rule.owner_team.memberships.count() if rule.owner_team else 0,
             "firing": selectors.firing_now(now=now, rules=this_rule),
             "for_seconds": rule.for_duration.total_seconds() if rule.for_duration else None,
+            # Only a muted rule can have a mute whose silence went missing.
+            "silence_trouble": (
+                silence_trouble(rule=rule) if rule.status == AlertRule.Status.MUTED else []
+            ),
         },
     )

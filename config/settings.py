@@ -35,6 +35,9 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 STEWARD_BASE_URL = (env_str("STEWARD_BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
 PROMETHEUS_URL = env_str("PROMETHEUS_URL", "") or ""
 ALERTMANAGER_URL = env_str("ALERTMANAGER_URL", "") or ""
+# Root of the repository holding the rule files: imported files under it are remembered by their
+# path relative to it, so a review's patch applies there with `git apply`.
+STEWARD_RULES_ROOT = env_str("STEWARD_RULES_ROOT", "") or ""
 # Under STEWARD_REQUIRE_SERVICES=1 (CI's PostgreSQL lane) a test that needs PostgreSQL, Redis
 # or a Celery worker fails instead of skipping when the service is missing.
 STEWARD_REQUIRE_SERVICES = env_bool("STEWARD_REQUIRE_SERVICES", False)
@@ -246,6 +249,12 @@ CELERY_BEAT_SCHEDULE["automation-settle-verifications"] = {
     "schedule": 60,
 }
 if ALERTMANAGER_URL:
+    # Mute decisions' silences: retry those pending, expire those of undone mutes, notice those
+    # removed or shortened outside Steward (alerts/review/carry_out.py).
+    CELERY_BEAT_SCHEDULE["review-decision-silences"] = {
+        "task": "alerts.review.decision_silences_sweep",
+        "schedule": env_int("STEWARD_DECISION_SILENCE_SWEEP_SECONDS", 60, minimum=10),
+    }
     # Close episodes whose resolve was lost (alerts/integrations/alertmanager/reconcile.py).
     CELERY_BEAT_SCHEDULE["alertmanager-reconcile"] = {
         "task": "alerts.alertmanager.reconcile",

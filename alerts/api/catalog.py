@@ -9,8 +9,13 @@ from typing import Any
 import django_filters
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Model, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import viewsets
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from alerts.api.serializers import (
     AlertRuleSerializer,
@@ -23,9 +28,12 @@ from alerts.api.serializers import (
 )
 from alerts.catalog.capture import rule_capture_authorize
 from alerts.models import AlertRule, Decision, Episode, Review, RuleFlag, RuleWeek, Waiver
+from alerts.review.patches import review_patch
 from api.base import OwnedModelViewSet
 from api.docs import catalog_docs
 from api.permissions import FleetAdminWrites, ReadOnlyCatalogAccess
+from core.weeks import parse_week
+from fleet.models import Team
 
 
 class AlertRuleFilter(django_filters.FilterSet):
@@ -266,6 +274,56 @@ class DecisionViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
     filterset_class = DecisionFilter
     ordering_fields = ["decided_at", "week", "due_date"]
     queryset = Decision.objects.select_related("rule", "owner", "decided_by", "reassign_to")
+
+    @extend_schema(
+        summary="The rule-file patch of a review week",
+        parameters=[
+            OpenApiParameter("week", str, required=True, description="ISO week, 2027-W06"),
+            OpenApiParameter("team", str, required=False, description="team slug"),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+        examples=[
+            OpenApiExample(
+                "A week's patch",
+                response_only=True,
+                value={
+                    "week": "2027-W06",
+                    "team": "fraud-ml",
+                    "files": ["rules/fraud.yml"],
+                    "diff": "diff --git a/rules/fraud.yml b/rules/fraud.yml\n"
+                    "--- a/rules/fraud.yml\n+++ b/rules/fraud.yml\n@@ -20,4 +20,5 @@\n ...",
+                    "included": [12, 13],
+                    "skipped": [
+                        {"decision": 14, "reason": "the rule was not imported from a file"}
+                    ],
+                },
+            )
+        ],
+    )
+    @action(detail=False, methods=["get"], url_path="patch", filterset_class=None)
+    def patch(self, request: Request) -> Response:
+        """The week's prune, retire and tune decisions as a unified diff (`git apply`), with
+        the decisions it carries out and those it cannot (and why)."""
+        week = request.query_params.get("week", "")
+        try:
+            parse_week(week)
+        except ValueError as error:
+            raise ValidationError({"week": str(error)}) from None
+        slug = request.query_params.get("team") or ""
+        team = Team.objects.filter(slug=slug).first() if slug else None
+        if slug and team is None:
+            raise ValidationError({"team": f"There is no team {slug!r}."})
+        result = review_patch(week=week, team=team)
+        return Response(
+            {
+                "week": week,
+                "team": slug or None,
+                "files": result.files,
+                "diff": result.diff,
+                "included": [d.pk for d in result.included],
+                "skipped": [{"decision": d.pk, "reason": why} for d, why in result.skipped],
+            }
+        )
 
 
 class WaiverFilter(django_filters.FilterSet):

@@ -176,6 +176,14 @@ class DecisionSerializer(serializers.ModelSerializer[Decision]):
             "decided_by",
             "decided_at",
             "done_at",
+            "proposed_change",
+            "undone_at",
+            "superseded_by",
+            "silence_id",
+            "silence_state",
+            "silence_error",
+            "carried_out_at",
+            "carried_out_note",
         ]
 
 

@@ -20,20 +20,24 @@ created earlier in the same import do not count as "today's".
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from alerts.catalog.capture import capture_refusal, rule_capture_conflicts
 from alerts.catalog.ownership import runbook_url_annotation
-from alerts.models import AlertRule, matchers_key
+from alerts.models import AlertRule, RuleFileText, matchers_key
+from alerts.signals import rule_files_imported
 from core.choices import Layer, Severity, Source
 from core.durations import duration_parse
 from fleet.models import AISystem, Team
@@ -44,6 +48,8 @@ from runbooks.models import Runbook
 SYSTEM_LABELS = ("model", "system")
 
 ALERTNAME_MAX = AlertRule._meta.get_field("alertname").max_length or 200
+SOURCE_FILE_MAX = AlertRule._meta.get_field("source_file").max_length or 500
+SOURCE_GROUP_MAX = AlertRule._meta.get_field("source_group").max_length or 200
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _RUNBOOK_PATH = re.compile(r"^/runbooks/(?:(?P<for>for)/)?(?P<name>[^/]+)/?$")
 
@@ -80,6 +86,21 @@ def parse_duration(value: object) -> timedelta | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return timedelta(seconds=float(value))
     return duration_parse(str(value))
+
+
+def rule_source_path(name: str) -> str:
+    """How a rule file is remembered: relative to STEWARD_RULES_ROOT when it lies under it (the
+    root of the repository holding the rule files, so a review's patch applies there with
+    `git apply`), else the path as given."""
+    root = settings.STEWARD_RULES_ROOT
+    if root:
+        path = Path(name)
+        absolute = path if path.is_absolute() else Path.cwd() / path
+        try:
+            return absolute.resolve().relative_to(Path(root).resolve()).as_posix()
+        except ValueError:
+            pass
+    return name
 
 
 @dataclass(frozen=True)
@@ -151,6 +172,7 @@ def _normalise(raw: Mapping[str, Any]) -> dict[str, Any] | None:
         "alertname": raw.get("alert") or raw.get("name"),
         "expr": raw.get("expr", raw.get("query", "")),
         "for": raw.get("for", raw.get("duration")),
+        "keep_firing_for": raw.get("keep_firing_for", raw.get("keepFiringFor")),
         "labels": raw.get("labels") or {},
         "annotations": raw.get("annotations") or {},
     }
@@ -189,6 +211,10 @@ def _map_rule(
         fields["for_duration"] = parse_duration(rule_data["for"])
     except ValueError as exc:
         report.unmapped.append((where, f"for: {exc}"))
+    try:
+        fields["keep_firing_for"] = parse_duration(rule_data["keep_firing_for"])
+    except ValueError as exc:
+        report.unmapped.append((where, f"keep_firing_for: {exc}"))
     team = labels.get("team")
     if team is None:
         report.unmapped.append((where, "no team label: the rule stays without owner"))
@@ -288,7 +314,12 @@ def _refused(
 
 @transaction.atomic
 def rules_import(
-    *, groups: Iterable[Any], origin: str, consent: TakeoverConsent | None = None
+    *,
+    groups: Iterable[Any],
+    origin: str,
+    consent: TakeoverConsent | None = None,
+    source_file: str | None = None,
+    text: str | None = None,
 ) -> ImportReport:
     """Create or update catalog rules from Prometheus rule groups.
 
@@ -297,15 +328,39 @@ def rules_import(
     3. Refuse (and report) a rule the model's validation refuses or that would take another
        team's alerts without `consent`.
     4. Create the rule, or update only the fields that differ (re-import changes nothing).
+
+    Each rule remembers its file (`source_file` for a rule file; each group's `file` from the
+    rules API) and group. With `text`, the file's text is kept (RuleFileText) so the review's
+    patch applies to it. After the import, `rule_files_imported` tells the review which rules
+    arrived from which files (a prune carried out, a tune seen).
     """
     report = ImportReport()
     lookups = _Lookups(consent or TakeoverConsent())
     seen: set[tuple[str, str]] = set()
+    # file → (alertname, matchers_key) of every alert rule that arrived from it.
+    arrived: dict[str, set[tuple[str, str]]] = {}
+    file_path = rule_source_path(source_file) if source_file else None
+    if file_path is not None:
+        arrived[file_path] = set()
+        if text is not None:
+            RuleFileText.objects.update_or_create(
+                path=file_path,
+                defaults={
+                    "text": text,
+                    "sha256": hashlib.sha256(text.encode()).hexdigest(),
+                    "imported_at": timezone.now(),
+                },
+            )
     for g_index, group in enumerate(groups):
         if not isinstance(group, Mapping) or not isinstance(group.get("rules"), list):
             report.unmapped.append((f"{origin}: group {g_index + 1}", "a group needs a rules list"))
             continue
         group_name = group.get("name") or f"group {g_index + 1}"
+        group_file = file_path
+        if group_file is None and isinstance(group.get("file"), str) and group["file"]:
+            group_file = rule_source_path(group["file"])
+        if group_file is not None:
+            arrived.setdefault(group_file, set())
         for r_index, raw in enumerate(group["rules"]):
             where = f"{origin}: {group_name}"
             if not isinstance(raw, Mapping):
@@ -320,7 +375,12 @@ def rules_import(
                 report.unmapped.append((f"{where} rule {r_index + 1}", problem))
                 continue
             fields = _map_rule(data, where, lookups, report)
+            if group_file is not None:
+                fields["source_file"] = group_file[:SOURCE_FILE_MAX]
+                fields["source_group"] = str(group_name)[:SOURCE_GROUP_MAX]
             key = (data["alertname"], matchers_key(fields["_matchers"]))
+            if group_file is not None:
+                arrived[group_file].add(key)
             if key in seen:
                 report.unmapped.append(
                     (fields["_where"], "defined twice with the same matchers; first one kept")
@@ -328,4 +388,6 @@ def rules_import(
                 continue
             seen.add(key)
             _store(data["alertname"], fields, lookups, report)
+    if arrived:
+        rule_files_imported.send(sender=AlertRule, arrived=arrived, origin=origin)
     return report

@@ -4,7 +4,7 @@ from alerts.models.catalog import AlertRule, matchers_key
 from alerts.models.ingest import Delivery, Engagement, Episode, Feedback
 from alerts.models.lint import LintCheck, Waiver
 from alerts.models.noise import CoFiring, Evaluation, Flag, RuleFlag, RuleWeek
-from alerts.models.review import Decision, Review
+from alerts.models.review import Decision, Review, RuleFileText
 
 __all__ = [
     "AlertRule",
@@ -18,6 +18,7 @@ __all__ = [
     "Flag",
     "LintCheck",
     "Review",
+    "RuleFileText",
     "RuleFlag",
     "RuleWeek",
     "Waiver",

@@ -61,8 +61,22 @@ class Review(models.Model):
         return f"Review {self.week} ({scope})"
 
 
+class SilenceState(models.TextChoices):
+    """Where a mute decision's Alertmanager silence stands."""
+
+    NONE = "", "No silence"
+    PENDING = "pending", "Pending"
+    CREATED = "created", "Created"
+    RETRYING = "retrying", "Pending, retrying"
+    EXPIRED = "expired", "Expired"
+    VANISHED = "vanished", "Vanished outside Steward"
+    SHORTENED = "shortened", "Shortened outside Steward"
+
+
 class Decision(models.Model):
     """What the review decided about one rule; also an action item until marked done."""
+
+    SilenceState = SilenceState
 
     class Kind(models.TextChoices):
         KEEP = "keep", "Keep"
@@ -110,6 +124,31 @@ class Decision(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Undone by a person, or replaced by a later decision on the same rule: its silence (if
+    # any) is expired and it leaves the open actions.
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="supersedes"
+    )
+    # A mute's Alertmanager silence (alerts.review.carry_out).
+    silence_id = models.CharField(max_length=64, blank=True)
+    silence_state = models.CharField(
+        max_length=10, choices=SilenceState.choices, default=SilenceState.NONE, blank=True
+    )
+    silence_attempts = models.PositiveIntegerField(default=0)
+    silence_error = models.CharField(max_length=500, blank=True)
+    silence_checked_at = models.DateTimeField(null=True, blank=True)
+    # Seen carried out at the source: the rule stopped arriving (prune, retire) or arrived
+    # with the new definition (tune), or its silence was created (mute).
+    carried_out_at = models.DateTimeField(null=True, blank=True)
+    carried_out_note = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-decided_at", "-id"]
@@ -129,3 +168,24 @@ class Decision(models.Model):
     @property
     def is_open(self) -> bool:
         return self.done_at is None
+
+    @property
+    def is_undone(self) -> bool:
+        return self.undone_at is not None
+
+    @property
+    def silence_trouble(self) -> bool:
+        """The silence was removed or cut short outside Steward: the rule is flagged."""
+        return self.silence_state in (SilenceState.VANISHED, SilenceState.SHORTENED)
+
+
+class RuleFileText(models.Model):
+    """The text of a rule file as last imported, so a review's patch applies to exactly it."""
+
+    path = models.CharField(max_length=500, unique=True)
+    text = models.TextField()
+    sha256 = models.CharField(max_length=64)
+    imported_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.path

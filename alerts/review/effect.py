@@ -121,3 +121,25 @@ def _summaries(effects: list[DecisionEffect]) -> list[KindSummary]:
         for kind in Decision.Kind.values
         if (group := by_kind.get(kind))
     ]
+
+
+# Kinds carried out at the source: a silence (mute) or a rule-file change (the others).
+CARRIED_KINDS = (Decision.Kind.MUTE, Decision.Kind.PRUNE, Decision.Kind.RETIRE, Decision.Kind.TUNE)
+
+
+def decisions_carried_out(
+    *, team: Team | None = None, now: datetime | None = None, limit: int = 200
+) -> list[Decision]:
+    """Mute, prune, retire and tune decisions of the last 26 weeks, newest first, with what
+    was carried out (silence and its state; the import that showed the change). One query."""
+    now = now or timezone.now()
+    decisions = Decision.objects.filter(
+        kind__in=CARRIED_KINDS, decided_at__gte=now - timedelta(weeks=LOOKBACK_WEEKS)
+    )
+    if team is not None:
+        decisions = decisions.filter(rule__owner_team=team)
+    return list(
+        decisions.select_related("rule", "rule__owner_team", "decided_by").order_by(
+            "-decided_at", "-id"
+        )[:limit]
+    )

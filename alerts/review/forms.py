@@ -65,11 +65,25 @@ class DecisionForm(forms.Form):
     reassign_to = forms.TypedChoiceField(
         label="Reassign to team", required=False, coerce=int, empty_value=None
     )
+    tune_for = forms.CharField(
+        label="Tune: new for (e.g. 10m; 0s removes it)", required=False, max_length=20
+    )
+    tune_keep_firing_for = forms.CharField(
+        label="Tune: new keep_firing_for (e.g. 5m; 0s removes it)", required=False, max_length=20
+    )
 
     def __init__(self, *args: Any, users: Choices, teams: Choices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["owner"].choices = users  # type: ignore[attr-defined]
         self.fields["reassign_to"].choices = teams  # type: ignore[attr-defined]
+
+    def proposed_change(self) -> dict[str, str]:
+        """A tune's new `for` / `keep_firing_for` (validated by decision_record)."""
+        change = {
+            "for": self.cleaned_data.get("tune_for") or "",
+            "keep_firing_for": self.cleaned_data.get("tune_keep_firing_for") or "",
+        }
+        return {key: value.strip() for key, value in change.items() if value.strip()}
 
     def mute_until_datetime(self) -> datetime | None:
         """Muted through the chosen day: until the next midnight UTC."""

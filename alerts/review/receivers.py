@@ -9,7 +9,7 @@ from django.db import transaction
 from django.dispatch import receiver
 
 from alerts.models import Evaluation
-from alerts.signals import evaluation_finished
+from alerts.signals import evaluation_finished, rule_files_imported
 from core.weeks import last_complete_week
 
 
@@ -27,3 +27,13 @@ def post_agenda_after_evaluation(sender: Any, evaluation: Evaluation, **kwargs: 
 
     week = evaluation.week
     transaction.on_commit(lambda: post_agenda_to_chat.delay(week))
+
+
+@receiver(rule_files_imported, dispatch_uid="review_observe_import")
+def observe_import(
+    sender: Any, arrived: dict[str, set[tuple[str, str]]], origin: str, **kwargs: Any
+) -> None:
+    """An import shows which prune, retire and tune decisions were carried out."""
+    from alerts.review.carry_out import decisions_observe_import
+
+    decisions_observe_import(arrived=arrived, origin=origin)

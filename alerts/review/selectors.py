@@ -231,3 +231,18 @@ def open_actions(*, week: str, team: Team | None) -> QuerySet[Decision]:
     return actions.select_related(
         "rule", "rule__owner_team", "owner", "decided_by", "reassign_to"
     ).order_by("decided_at", "id")
+
+
+def silence_trouble(*, team: Team | None = None, rule: AlertRule | None = None) -> list[Decision]:
+    """Mutes in force whose silence vanished or was cut short outside Steward: their rules
+    are flagged on the review and rule pages. One query."""
+    found = Decision.objects.filter(
+        kind=Decision.Kind.MUTE,
+        undone_at__isnull=True,
+        silence_state__in=[Decision.SilenceState.VANISHED, Decision.SilenceState.SHORTENED],
+    )
+    if team is not None:
+        found = found.filter(Q(rule__owner_team=team) | Q(review__team=team))
+    if rule is not None:
+        found = found.filter(rule=rule)
+    return list(found.select_related("rule", "rule__owner_team").order_by("decided_at", "id"))

@@ -10,10 +10,12 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from alerts.catalog.capture import rule_capture_authorize
 from alerts.models import AlertRule, Decision, Review
+from alerts.review.patches import PatchError, tune_change_validate
 from alerts.review.selectors import agenda_items
 from fleet.access import can_edit_or_claim, can_edit_team_object, team_ids_for_user
 from fleet.models import Team
@@ -77,6 +79,7 @@ def decision_record(
     due_date: date | None = None,
     mute_until: datetime | None = None,
     reassign_to: Team | None = None,
+    proposed_change: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> Decision:
     """Record a decision and apply its effect on the rule, in one transaction.
@@ -84,7 +87,12 @@ def decision_record(
     prune/retire set the status; mute sets status muted, muted_at and muted_until; reassign
     moves the rule to another team. `keep` needs nothing done, so it is done at once; every
     other decision is an action item (edit the rule file, silence, write the runbook) that stays
-    open on later agendas until marked done.
+    open on later agendas until marked done, or until Steward sees it carried out
+    (alerts.review.carry_out): a mute's silence made, a prune/retire/tune seen in an import.
+
+    A keep, mute, prune, retire or tune replaces the rule's earlier such decisions still in
+    force (their silences are expired once this one's is made). After the commit the carry-out
+    runs (Celery, retried while Alertmanager is unreachable).
     """
     now = now or timezone.now()
     rule = AlertRule.objects.select_for_update().get(pk=rule.pk)
@@ -94,6 +102,12 @@ def decision_record(
     _validate(
         kind=kind, rule=rule, note=note, mute_until=mute_until, reassign_to=reassign_to, now=now
     )
+    change: dict[str, Any] = {}
+    if kind == Kind.TUNE and proposed_change:
+        try:
+            change = tune_change_validate(proposed_change)
+        except PatchError as error:
+            raise ValidationError({"tune_for": str(error)}) from None
     if kind == Kind.REASSIGN:
         # Claiming a rule without owner_team must not take one its system's team owns.
         moved = copy.copy(rule)
@@ -113,8 +127,97 @@ def decision_record(
         decided_at=now,
         done_at=now if kind == Kind.KEEP else None,
         done_by=user if kind == Kind.KEEP else None,
+        proposed_change={k: (v or "0s") for k, v in change.items()},
     )
     _apply(rule, decision, now)
+    if kind in REPLACING_KINDS:
+        _replace_earlier(decision, user, now)
+    _carry_out_after_commit(decision)
+    return decision
+
+
+# Decisions about whether and how the rule alerts: a later one replaces an earlier one.
+REPLACING_KINDS = (Kind.KEEP, Kind.MUTE, Kind.PRUNE, Kind.RETIRE, Kind.TUNE)
+
+
+def _replace_earlier(decision: Decision, user: User, now: datetime) -> None:
+    """Earlier decisions in force on the rule are replaced: an open prune/retire/tune, or a
+    mute whose silence is (to be) live. They leave the open actions; a mute's silence is
+    expired by the carry-out of the new decision."""
+    live_mute = Q(kind=Kind.MUTE) & ~Q(
+        silence_state__in=[Decision.SilenceState.EXPIRED, Decision.SilenceState.VANISHED]
+    )
+    open_change = Q(kind__in=[Kind.PRUNE, Kind.RETIRE, Kind.TUNE], done_at__isnull=True)
+    earlier = (
+        Decision.objects.filter(rule_id=decision.rule_id, undone_at__isnull=True)
+        .filter(live_mute | open_change)
+        .exclude(pk=decision.pk)
+    )
+    for old in earlier:
+        old.superseded_by = decision
+        old.undone_at = now
+        old.undone_by = user
+        if old.done_at is None:
+            old.done_at, old.done_by = now, user
+        old.save(update_fields=["superseded_by", "undone_at", "undone_by", "done_at", "done_by"])
+
+
+def _carry_out_after_commit(decision: Decision) -> None:
+    if decision.kind != Kind.MUTE and not decision.undone_at and not _replaces_mute(decision):
+        return
+    from alerts.review.tasks import decision_carry_out_soon
+
+    pk = decision.pk
+    transaction.on_commit(lambda: decision_carry_out_soon(pk))
+
+
+def _replaces_mute(decision: Decision) -> bool:
+    return decision.supersedes.filter(kind=Kind.MUTE).exists()
+
+
+def can_undo(user: Any, decision: Decision) -> bool:
+    """Who may decide for the rule may undo its decisions; a reassign is undone by another."""
+    return (
+        decision.undone_at is None
+        and decision.kind != Kind.REASSIGN
+        and can_edit_team_object(user, decision.rule.owner_team_id)
+    )
+
+
+@transaction.atomic
+def decision_undo(*, user: User, decision: Decision, now: datetime | None = None) -> Decision:
+    """Undo a decision: it leaves the open actions, its effect on the rule is reverted (a
+    rule it muted, pruned or retired is active again, unless a later decision changed it), and
+    a mute's silence is expired after the commit (retried while Alertmanager is down)."""
+    now = now or timezone.now()
+    decision = (
+        Decision.objects.select_for_update(of=("self",)).select_related("rule").get(pk=decision.pk)
+    )
+    if decision.undone_at is not None:
+        raise ValidationError("This decision is already undone.")
+    if decision.kind == Kind.REASSIGN:
+        raise ValidationError("A reassign is undone by reassigning the rule again.")
+    if not can_undo(user, decision):
+        raise PermissionDenied("Only members of the rule's team or staff undo its decisions.")
+    rule = AlertRule.objects.select_for_update().get(pk=decision.rule_id)
+    if decision.kind == Kind.MUTE and rule.status == AlertRule.Status.MUTED:
+        if rule.muted_until == decision.mute_until:
+            rule.status = AlertRule.Status.ACTIVE
+            rule.muted_until = None
+            rule.muted_at = None
+            rule.save()
+    elif decision.kind in (Kind.PRUNE, Kind.RETIRE):
+        gone = AlertRule.Status.PRUNED if decision.kind == Kind.PRUNE else AlertRule.Status.RETIRED
+        if rule.status == gone:
+            rule.status = AlertRule.Status.ACTIVE
+            rule.save()
+    decision.undone_at = now
+    decision.undone_by = user
+    if decision.done_at is None:
+        decision.done_at, decision.done_by = now, user
+    decision.save(update_fields=["undone_at", "undone_by", "done_at", "done_by"])
+    if decision.kind == Kind.MUTE:
+        _carry_out_after_commit(decision)
     return decision
 
 

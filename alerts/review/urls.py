@@ -21,6 +21,8 @@ urlpatterns = [
     path("", views.review_current, name="current"),
     path("effect/", views.review_effect, name="effect"),
     path("actions/<int:pk>/done/", views.action_done, name="action_done"),
+    path("decisions/<int:pk>/", views.decision_detail, name="decision"),
+    path("decisions/<int:pk>/undo/", views.decision_undo, name="undo"),
     path("<week:week>/", views.review_week, name="week"),
     path("<week:week>/rules/<int:rule_id>/decide/", views.decision_create, name="decide"),
     path("<week:week>/start/", views.meeting_start, name="start"),
@@ -28,4 +30,6 @@ urlpatterns = [
     path("<week:week>/close/", views.meeting_close, name="close"),
     path("<week:week>/minutes.md", views.minutes_markdown, name="minutes_md"),
     path("<week:week>/minutes.csv", views.minutes_csv, name="minutes_csv"),
+    path("<week:week>/patch/", views.week_patch, name="patch"),
+    path("<week:week>/rules.patch", views.week_patch_download, name="patch_download"),
 ]

@@ -17,10 +17,12 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from alerts.models import AlertRule, Decision
-from alerts.review import exports, selectors, services
-from alerts.review.effect import decision_effects
+from alerts.review import carry_out, exports, selectors, services
+from alerts.review.effect import decision_effects, decisions_carried_out
 from alerts.review.forms import DecisionForm, MeetingForm, team_choices, user_choices
 from alerts.review.numbers import header_numbers
+from alerts.review.patches import review_patch
+from alerts.silences.client import AlertmanagerUnavailable
 from core.weeks import (
     current_week,
     last_complete_week,
@@ -159,6 +161,7 @@ def _week_context(
         "total_items": len(items),
         "groups": selectors.agenda_groups(list(page.object_list)),
         "actions": _with_age(list(selectors.open_actions(week=week, team=team)), now),
+        "silence_trouble": selectors.silence_trouble(team=team),
         # Confirmations for items not on this page (or a rule that left the agenda) go on top.
         "messages": notices.get(None, []),
     }
@@ -241,6 +244,7 @@ def _record(
         due_date=data.get("due_date"),
         mute_until=form.mute_until_datetime(),
         reassign_to=target,
+        proposed_change=form.proposed_change() if data["kind"] == Decision.Kind.TUNE else None,
     )
 
 
@@ -323,7 +327,70 @@ def review_effect(request: HttpRequest) -> HttpResponse:
     context = {
         "rows": rows,
         "summary": summary,
+        "carried": decisions_carried_out(team=_team(request)),
         "team": _team(request),
         "all_teams": Team.objects.only("slug", "name"),
     }
     return render(request, "alerts/review/effect.html", context)
+
+
+# A decision's page checks its silence against Alertmanager at most this often.
+SILENCE_CHECK_SECONDS = 60
+
+
+@require_GET
+def decision_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One decision: what it changed at the source (silence, patch, import seen), undo."""
+    decision = get_object_or_404(
+        Decision.objects.select_related(
+            "rule", "rule__owner_team", "decided_by", "undone_by", "superseded_by", "review"
+        ),
+        pk=pk,
+    )
+    now = timezone.now()
+    checked = decision.silence_checked_at
+    if decision.silence_state == Decision.SilenceState.CREATED and (
+        checked is None or (now - checked).total_seconds() > SILENCE_CHECK_SECONDS
+    ):
+        try:
+            carry_out.decision_silences_check(decisions=[decision], now=now)
+        except AlertmanagerUnavailable:
+            pass
+    context = {
+        "decision": decision,
+        "decision_url": carry_out.decision_url(decision),
+        "can_undo": services.can_undo(request.user, decision),
+        "team": decision.rule.owner_team,
+    }
+    return render(request, "alerts/review/decision.html", context)
+
+
+@require_POST
+def decision_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    decision = get_object_or_404(Decision.objects.select_related("rule"), pk=pk)
+    try:
+        services.decision_undo(user=request.user, decision=decision)  # type: ignore[arg-type]
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Undone: {decision.get_kind_display()} {decision.rule}.")
+    return HttpResponseRedirect(reverse("review:decision", args=[pk]))
+
+
+@require_GET
+def week_patch(request: HttpRequest, week: str) -> HttpResponse:
+    """The week's prune/retire/tune decisions as a patch to the rule files, with what it
+    leaves out and why."""
+    week, team = _week(week), _team(request)
+    context = {"week": week, "team": team, "patch": review_patch(week=week, team=team)}
+    return render(request, "alerts/review/patch.html", context)
+
+
+@require_GET
+def week_patch_download(request: HttpRequest, week: str) -> HttpResponse:
+    week, team = _week(week), _team(request)
+    patch = review_patch(week=week, team=team)
+    response = HttpResponse(patch.diff, content_type="text/x-diff; charset=utf-8")
+    scope = f"-{team.slug}" if team else ""
+    response["Content-Disposition"] = f'attachment; filename="review-{week}{scope}.patch"'
+    return response

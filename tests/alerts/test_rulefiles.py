@@ -111,12 +111,14 @@ def test_unmappable_rule_is_imported_and_reported(fleet: None) -> None:
 def test_reimport_updates_changed_fields_and_keeps_admin_choices(
     fleet: None, tmp_path: Path
 ) -> None:
-    _import(FLEET)
+    # The same file (rules remember it), first as shipped, then edited.
+    path = tmp_path / "rules.yml"
+    path.write_text(FLEET.read_text())
+    _import(path)
     rule = AlertRule.objects.get(alertname="SomethingOdd")
     rule.owner_team = Team.objects.get(slug="fraud-ml")  # set by an admin
     rule.save()
     changed = FLEET.read_text().replace("expr: vector(1)", "expr: vector(2)")
-    path = tmp_path / "changed.yml"
     path.write_text(changed)
     output = _import(path)
     assert "0 created, 1 updated, 2 unchanged" in output

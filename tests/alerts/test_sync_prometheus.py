@@ -65,6 +65,7 @@ def prometheus(tmp_path: Path) -> Iterator[str]:
             f"--config.file={tmp_path / 'prometheus.yml'}",
             f"--storage.tsdb.path={tmp_path / 'data'}",
             f"--web.listen-address=127.0.0.1:{PORT}",
+            "--web.enable-lifecycle",  # POST /-/reload after a test edits a rule file
         ],
         stdout=subprocess.DEVNULL,
         stderr=(tmp_path / "prometheus.log").open("w"),
@@ -115,3 +116,39 @@ def test_sync_without_url_says_what_to_set(settings: Any) -> None:
     settings.PROMETHEUS_URL = ""
     with pytest.raises(CommandError, match="PROMETHEUS_URL"):
         call_command("sync_prometheus")
+
+
+def test_sync_remembers_files_and_marks_a_prune_done_once_prometheus_stops_loading_it(
+    prometheus: str, tmp_path: Path, settings: Any
+) -> None:
+    """Each group's `file` (relative to STEWARD_RULES_ROOT) and group name are kept; after the
+    rule is deleted from its file and Prometheus reloads, the next sync closes the prune."""
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    from alerts.review.services import decision_record
+    from core.weeks import week_of
+
+    settings.STEWARD_RULES_ROOT = str(tmp_path)
+    team = Team.objects.create(slug="fraud-ml", name="Fraud ML")
+    Team.objects.create(slug="recsys", name="Recsys")
+    _sync(prometheus)
+    loss = AlertRule.objects.get(alertname="FraudLossRateHigh")
+    assert (loss.source_file, loss.source_group) == ("rules.yml", "steward-test")
+    staff = User.objects.create_user("lead", is_staff=True)
+    assert team.pk
+    decision = decision_record(user=staff, rule=loss, week=week_of(timezone.now()), kind="prune")
+    _sync(prometheus)
+    decision.refresh_from_db()
+    assert decision.done_at is None  # still loaded
+    kept = RULES.split("      - alert: FraudLossRateHigh")[0]
+    (tmp_path / "rules.yml").write_text(kept)
+    assert requests.post(f"{URL}/-/reload", timeout=5).status_code == 200
+    deadline = time.monotonic() + 20
+    while "FraudLossRateHigh" in requests.get(f"{URL}/api/v1/rules", timeout=2).text:
+        assert time.monotonic() < deadline, "Prometheus did not reload"
+        time.sleep(0.2)
+    _sync(prometheus)
+    decision.refresh_from_db()
+    assert decision.done_at is not None and decision.done_by is None
+    assert decision.carried_out_note.startswith("carried out: seen in import of rules.yml at ")

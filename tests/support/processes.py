@@ -1,4 +1,5 @@
-"""Real services a test starts and stops itself: a Redis server and a Celery worker.
+"""Real services a test starts and stops itself: a Redis server, a Celery worker, Alertmanager
+and Prometheus.
 
 Built for the fault tests (Redis stopped during deliveries, a worker killed mid-evaluation):
 each runs on a port of this branch's range, on 127.0.0.1, and is always stopped at the end.
@@ -13,7 +14,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -251,3 +254,108 @@ class AlertmanagerServer:
             self.process.wait()
         self.process = None
         wait_for_port(self.port, up=False)
+
+
+PROMETHEUS_BINARY = "/usr/bin/prometheus"
+
+
+def webhook_route_config(
+    url: str,
+    *,
+    group_wait: str = "1s",
+    group_interval: str = "1s",
+    repeat_interval: str = "2s",
+) -> dict[str, object]:
+    """An AlertmanagerServer `config` sending every alert to one webhook with short waits (so a
+    test sees repeated notifications every few seconds)."""
+    return {
+        "route": {
+            "receiver": "hook",
+            "group_by": ["alertname"],
+            "group_wait": group_wait,
+            "group_interval": group_interval,
+            "repeat_interval": repeat_interval,
+        },
+        "receivers": [{"name": "hook", "webhook_configs": [{"url": url, "send_resolved": True}]}],
+    }
+
+
+def _wait_http_ready(url: str, process: subprocess.Popen[bytes], what: str) -> None:
+    import requests
+
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not become ready at {url}")
+
+
+class PrometheusServer:
+    """Debian's Prometheus on 127.0.0.1:`port` evaluating `rules` (a rule-file mapping) every
+    second and sending alerts to the Alertmanager at `alertmanager_port`."""
+
+    def __init__(
+        self, port: int, workdir: Path, *, rules: Mapping[str, Any], alertmanager_port: int
+    ) -> None:
+        self.port = port
+        self.workdir = workdir
+        self.url = f"http://127.0.0.1:{port}"
+        self.rules = rules
+        self.alertmanager_port = alertmanager_port
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def available() -> bool:
+        return Path(PROMETHEUS_BINARY).exists()
+
+    def start(self) -> None:
+        import yaml
+
+        assert self.process is None, "already running"
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "rules.yml").write_text(yaml.safe_dump(self.rules))
+        config = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(self.workdir / "rules.yml")],
+            "alerting": {
+                "alertmanagers": [
+                    {"static_configs": [{"targets": [f"127.0.0.1:{self.alertmanager_port}"]}]}
+                ]
+            },
+        }
+        (self.workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
+        self.process = subprocess.Popen(
+            [
+                PROMETHEUS_BINARY,
+                f"--config.file={self.workdir / 'prometheus.yml'}",
+                f"--storage.tsdb.path={self.workdir / 'prom-data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                # Resend firing alerts every second (default 1 m): the first sends happen
+                # before Alertmanager is discovered and are lost.
+                "--rules.alert.resend-delay=1s",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=(self.workdir / "prometheus.log").open("ab"),
+        )
+        try:
+            _wait_http_ready(f"{self.url}/-/ready", self.process, "Prometheus")
+        except RuntimeError:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None

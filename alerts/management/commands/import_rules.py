@@ -86,7 +86,15 @@ class Command(BaseCommand):
             except RuleFileError as error:
                 total.unmapped.append((f"{name} line {error.line}", error.message))
                 continue
-            total.merge(rules_import(groups=document["groups"], origin=name, consent=consent))
+            total.merge(
+                rules_import(
+                    groups=document["groups"],
+                    origin=name,
+                    consent=consent,
+                    source_file=name,
+                    text=text,
+                )
+            )
         report_write(self, total)
         if unreadable:
             raise CommandError(f"Could not read {len(unreadable)} file(s): {', '.join(unreadable)}")
