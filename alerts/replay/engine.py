@@ -129,6 +129,8 @@ class RuleReplay:
         for row in episodes:
             by_series[row.fingerprint].append(row)
         self.series: list[tuple[list[EpisodeRow], list[tuple[datetime, datetime | None]]]] = []
+        # Per series, the indices of acted-on episodes (the only ones regret looks at).
+        self.acted_indices: list[list[int]] = []
         self.flaps: set[int] = set()
         self.transient: set[int] = set()
         # Acted-on episodes as (gap after the previous condition's end minus a step, or None
@@ -143,6 +145,7 @@ class RuleReplay:
                 step=settings.step,
             )
             self.series.append((rows, conditions))
+            self.acted_indices.append([i for i, r in enumerate(rows) if r.engaged or r.actionable])
             for i, (row, (cond_start, cond_end)) in enumerate(zip(rows, conditions, strict=True)):
                 if not (row.engaged or row.actionable):
                     continue
@@ -187,6 +190,27 @@ class RuleReplay:
             ):
                 return True
         return False
+
+    def screen(self, for_: timedelta, keep_firing_for: timedelta) -> int | None:
+        """The candidate's noise (pages, else notifications), or None when it has regret: what
+        the suggestion search needs, without the per-episode bookkeeping of `run`."""
+        step, limit = self.settings.step, self.settings.regret_delay
+        intervals = []
+        for (rows, conditions), acted in zip(self.series, self.acted_indices, strict=True):
+            replay = alert_intervals_from_conditions(
+                conditions, for_=for_, keep_firing_for=keep_firing_for, step=step, until=self.until
+            )
+            for i in acted:
+                fired = replay.firing_from[i]
+                if fired is None or fired - rows[i].starts_at > limit:
+                    return None
+            intervals.extend(replay.intervals)
+        sent = notifications(intervals, self.rule.timing, until=self.until)
+        if self.rule.pages:
+            pages = sum(1 for n in sent if n.new)
+            if pages:
+                return pages
+        return len(sent)
 
     def run(
         self, for_: timedelta, keep_firing_for: timedelta, *, stop_on_regret: bool = False
@@ -282,23 +306,21 @@ def suggest(
     """The change with the least added delay that removes at least STEWARD_REPLAY_MIN_PAGES_REMOVED
     of the noise with no regret; None when the rule made no noise or nothing on the grid does."""
     rule = replay.rule
-    current: Outcome | None = None
+    current_noise: int | None = None
     for for_, keep in grid if grid is not None else candidates(rule):
         if (for_, keep) == (rule.for_, rule.keep_firing_for):
             continue
-        # Regret is found before the (costlier) notification replay: most candidates end here.
         if replay.definite_regret(for_, keep):
             continue
-        outcome = replay.run(for_, keep, stop_on_regret=True)
-        if outcome.regret:
-            continue
-        if current is None:
-            current = replay.run(rule.for_, rule.keep_firing_for)
-            if current.noise == 0:
+        noise = replay.screen(for_, keep)
+        if noise is None:
+            continue  # regret
+        if current_noise is None:
+            current_noise = replay.screen(rule.for_, rule.keep_firing_for) or 0
+            if current_noise == 0:
                 return None
-        removed = current.noise - outcome.noise
-        if removed <= 0:
-            continue
-        if removed >= replay.settings.min_removed * current.noise:
-            return Suggestion(rule.id, current, outcome)
+        removed = current_noise - noise
+        if removed > 0 and removed >= replay.settings.min_removed * current_noise:
+            current = replay.run(rule.for_, rule.keep_firing_for)
+            return Suggestion(rule.id, current, replay.run(for_, keep))
     return None

@@ -288,7 +288,7 @@ def test_notifications_equal_a_flush_by_flush_replay(
     st.sampled_from([timedelta(0), M, 2 * M, 5 * M, 10 * M, 15 * M, 30 * M]),
     st.sampled_from([timedelta(0), M, 5 * M, 10 * M]),
 )
-def test_definite_regret_screen_never_contradicts_the_replay(
+def test_regret_screens_agree_with_the_replay(
     raw: list[tuple[int, int, int, bool]], old_for: timedelta, for_: timedelta, keep: timedelta
 ) -> None:
     """When the cheap screen says an acted-on episode is surely lost, the replay agrees."""
@@ -308,5 +308,11 @@ def test_definite_regret_screen_never_contradicts_the_replay(
     )
     settings = Settings(STEP, 10 * M, 5 * M, 30 * M, 0.5)
     replay = RuleReplay(rule, rows, settings=settings, until=at(5000))
+    outcome = replay.run(max(for_, old_for), keep)
     if replay.definite_regret(max(for_, old_for), keep):
-        assert replay.run(max(for_, old_for), keep).regret
+        assert outcome.regret
+    # The suggestion search's screen agrees with the full replay.
+    screened = replay.screen(max(for_, old_for), keep)
+    assert (screened is None) == bool(outcome.regret)
+    if screened is not None:
+        assert screened == outcome.noise
