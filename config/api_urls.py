@@ -19,6 +19,7 @@ from alerts.api.catalog import (
 from alerts.api.ownership import OwnershipView
 from alerts.lint.api import RuleLintView
 from alerts.silences.api import SilenceViewSet
+from alerts.replay.api import RuleReplayView
 from api import schema  # noqa: F401 (registers the token auth scheme)
 from api.catalog.views import AISystemViewSet, MembershipViewSet, TeamViewSet
 from fleet_coverage.slo.api import (
@@ -50,6 +51,7 @@ app_name = "api"
 urlpatterns = [
     path("ownership/", OwnershipView.as_view(), name="ownership"),
     path("rules/lint/", RuleLintView.as_view(), name="rules-lint"),
+    path("alert-rules/<int:pk>/replay/", RuleReplayView.as_view(), name="alert-rule-replay"),
     path("scorecards/", ScorecardListView.as_view(), name="scorecards"),
     path("scorecards/<slug:slug>/", ScorecardDetailView.as_view(), name="scorecard"),
     path("teams/<slug:slug>/slo-rules.yml", TeamSLORulesView.as_view(), name="team-slo-rules"),

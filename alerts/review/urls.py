@@ -1,5 +1,6 @@
 from django.urls import path, register_converter
 
+from alerts.replay import views as replay_views
 from alerts.review import views
 
 
@@ -23,6 +24,8 @@ urlpatterns = [
     path("actions/<int:pk>/done/", views.action_done, name="action_done"),
     path("decisions/<int:pk>/", views.decision_detail, name="decision"),
     path("decisions/<int:pk>/undo/", views.decision_undo, name="undo"),
+    path("replay/<int:rule_id>/", replay_views.rule_replay, name="replay"),
+    path("<week:week>/rules/<int:rule_id>/tune/", replay_views.tune_choose, name="tune"),
     path("<week:week>/", views.review_week, name="week"),
     path("<week:week>/rules/<int:rule_id>/decide/", views.decision_create, name="decide"),
     path("<week:week>/start/", views.meeting_start, name="start"),

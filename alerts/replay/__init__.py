@@ -1,0 +1,1 @@
+"""Replay of alert history under a proposed `for` / `keep_firing_for` (README "Replay")."""
