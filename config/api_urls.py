@@ -17,7 +17,7 @@ from alerts.api.catalog import (
     WaiverViewSet,
 )
 from alerts.api.ownership import OwnershipView
-from alerts.lint.api import RuleLintView
+from alerts.lint.api import RuleForecastView, RuleLintView
 from api import schema  # noqa: F401 (registers the token auth scheme)
 from api.catalog.views import AISystemViewSet, MembershipViewSet, TeamViewSet
 from fleet_coverage.slo.api import (
@@ -48,6 +48,7 @@ app_name = "api"
 urlpatterns = [
     path("ownership/", OwnershipView.as_view(), name="ownership"),
     path("rules/lint/", RuleLintView.as_view(), name="rules-lint"),
+    path("rules/lint/forecast/", RuleForecastView.as_view(), name="rules-lint-forecast"),
     path("scorecards/", ScorecardListView.as_view(), name="scorecards"),
     path("scorecards/<slug:slug>/", ScorecardDetailView.as_view(), name="scorecard"),
     path("teams/<slug:slug>/slo-rules.yml", TeamSLORulesView.as_view(), name="team-slo-rules"),

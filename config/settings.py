@@ -14,7 +14,15 @@ import django_stubs_ext
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_float, env_int, env_list, env_networks, env_str
+from config.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_int_map,
+    env_list,
+    env_networks,
+    env_str,
+)
 from core.logs import logging_config
 
 # Makes Django's generic classes (ModelAdmin[Team], …) subscriptable at runtime, as typed.
@@ -317,6 +325,12 @@ STEWARD_REVIEW_CHAT_POST = env_bool("STEWARD_REVIEW_CHAT_POST", False)
 STEWARD_OUTBOUND_ALLOW_NETWORKS = env_networks("STEWARD_OUTBOUND_ALLOW_NETWORKS")
 # Lint gate: `--forecast` warns when a rule would have fired more often than this in 7 days.
 STEWARD_LINT_FORECAST_MAX_FIRES = env_int("STEWARD_LINT_FORECAST_MAX_FIRES", 20, minimum=0)
+# Forecasts evaluate rules every this many seconds (Prometheus's default evaluation_interval).
+STEWARD_FORECAST_STEP_SECONDS = env_int("STEWARD_FORECAST_STEP_SECONDS", 60, minimum=1)
+# `lint_rules --forecast --base` fails when a change takes a team above this many pages a week;
+# STEWARD_PAGE_BUDGETS overrides it per team slug ("fraud-ml=5,search=20").
+STEWARD_PAGE_BUDGET_PER_WEEK = env_int("STEWARD_PAGE_BUDGET_PER_WEEK", 10, minimum=0)
+STEWARD_PAGE_BUDGETS = env_int_map("STEWARD_PAGE_BUDGETS")
 
 # Logs: JSON lines by default in production, readable text with DEBUG on (core/logs.py).
 LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json") or "json"
