@@ -56,8 +56,10 @@ def _history() -> str:
         if INCIDENT <= moment < INCIDENT + timedelta(minutes=30):
             value = 5.0
         scorer.append((float(ts), value))
-        ranker_on = datetime(2026, 11, 19, 12, tzinfo=UTC) <= moment < datetime(
-            2026, 11, 19, 12, 10, tzinfo=UTC
+        ranker_on = (
+            datetime(2026, 11, 19, 12, tzinfo=UTC)
+            <= moment
+            < datetime(2026, 11, 19, 12, 10, tzinfo=UTC)
         )
         ranker.append((float(ts), 3.0 if ranker_on else 0.0))
     return openmetrics(
@@ -165,9 +167,7 @@ def test_quieter_change_passes_and_prints_before_and_after(
     assert "changed ErrorsHigh: episodes 14 -> 2 (-12 +0), pages 14 -> 2" in out
 
 
-def test_change_missing_an_actionable_episode_is_listed(
-    catalog: AlertRule, tmp_path: Path
-) -> None:
+def test_change_missing_an_actionable_episode_is_listed(catalog: AlertRule, tmp_path: Path) -> None:
     code, out = run(tmp_path, rules(), rules(expr="steward_bt_errors > 10"), "--format=json")
     assert code == 0, out
     data = json.loads(out)
