@@ -14,7 +14,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,6 +33,15 @@ def wait_for_port(port: int, *, up: bool, timeout: float = 15.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def terminate(process: subprocess.Popen[Any], *, kill: Callable[[], object]) -> None:
+    """SIGTERM, up to 15 s to exit, then `kill()`."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        kill()
 
 
 class RedisServer:
@@ -152,13 +163,8 @@ class CeleryWorker:
             self.process = None
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        if self.process is not None:
+            terminate(self.process, kill=self.kill)
         self.process = None
 
 
@@ -251,12 +257,7 @@ class PrometheusServer:
         return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        if self.process is not None:
+            process = self.process
+            terminate(process, kill=lambda: (process.kill(), process.wait(timeout=5)))
         self.process = None
