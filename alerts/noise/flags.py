@@ -15,7 +15,6 @@ from django.conf import settings
 
 from alerts.models import AlertRule, Flag
 from alerts.noise.cofiring import Pair
-from alerts.noise.hours import sleep_hours_label
 from alerts.noise.statistics import RuleStats
 
 
@@ -148,8 +147,7 @@ def statistic_flags(stats: RuleStats, facts: RuleFacts | None) -> list[RaisedFla
                 rule_id,
                 Flag.SLEEP_THIEF,
                 {"sleep_interruptions": stats.interruptions_sleep, "timezone": zone},
-                f"paged {stats.interruptions_sleep} times during sleep hours "
-                f"({sleep_hours_label()} {zone})",
+                f"paged {stats.interruptions_sleep} times during sleep hours (22–08 {zone})",
             )
         )
     if stats.longest_open_seconds >= settings.STEWARD_STUCK_SECONDS:
