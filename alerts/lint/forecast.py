@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.utils import timezone
@@ -31,7 +32,7 @@ from alerts.catalog.ownership import AlertQuery, ownership_resolve_many
 from alerts.integrations.prometheus.client import prometheus_connect
 from alerts.lint.types import AlertEntry, LintLimitError, LintReport, Status, Violation
 from alerts.models import LintCheck
-from alerts.noise.hours import SLEEP, interruption_kind, sleep_hours_label
+from alerts.noise.interruptions import SLEEP, SLEEP_FROM_HOUR, SLEEP_UNTIL_HOUR, interruption_kind
 from alerts.replay.backtest import (
     BacktestError,
     Comparison,
@@ -197,12 +198,20 @@ def _teams(rules: Sequence[RuleSpec]) -> tuple[list[str], dict[str, str]]:
     return slugs, {slug: zones.get(slug) or "UTC" for slug in slugs}
 
 
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")  # a bad name was rejected on save; never crash a forecast
+
+
 def _pages(
     rule: RuleSpec | None, episodes: Sequence[PredictedEpisode], zone: str
 ) -> tuple[int, int]:
     if rule is None or rule.severity not in PAGING:
         return 0, 0
-    sleep = sum(interruption_kind(e.start, zone) == SLEEP for e in episodes)
+    tz = _zone(zone)
+    sleep = sum(interruption_kind(e.start, tz) == SLEEP for e in episodes)
     return len(episodes), sleep
 
 
@@ -393,7 +402,8 @@ def _budget(
             f"Team {team.team} would get {summary['pages_per_week_after']:g} pages a week "
             f"(budget {summary['page_budget_per_week']}, before "
             f"{summary['pages_per_week_before']:g}); {team.sleep_after} of the pages in the "
-            f"window fall in sleep hours ({sleep_hours_label()} {team.timezone}).",
+            f"window fall in sleep hours ({SLEEP_FROM_HOUR:02d}–{SLEEP_UNTIL_HOUR:02d} "
+            f"{team.timezone}).",
             Status.ERROR,
         )
     )

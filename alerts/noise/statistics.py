@@ -19,6 +19,13 @@ from typing import Any
 from django.conf import settings
 
 from alerts.models import AlertRule, Engagement, Episode, Feedback
+from alerts.noise.interruptions import (
+    BUSINESS_FROM_HOUR,
+    BUSINESS_UNTIL_HOUR,
+    BUSINESS_WEEKDAYS,
+    SLEEP_FROM_HOUR,
+    SLEEP_UNTIL_HOUR,
+)
 from alerts.noise.sql import db_datetime, epoch_ms, fetch_all, greatest, least, to_ms
 from alerts.noise.timezones import offset_ranges
 from core.choices import INTERRUPTING_SEVERITIES
@@ -114,8 +121,11 @@ def _statistics_sql(
     local_ms = "(r.s_ms + r.off)"
     hour = f"(({local_ms} %% {DAY_MS}) / {HOUR_MS})"
     weekday = f"((({local_ms} / {DAY_MS}) + 3) %% 7)"  # 1970-01-01 was a Thursday; Monday = 0
-    sleep = f"({hour} >= 22 OR {hour} < 8)"
-    business = f"({weekday} < 5 AND {hour} >= 8 AND {hour} < 18)"
+    sleep = f"({hour} >= {SLEEP_FROM_HOUR} OR {hour} < {SLEEP_UNTIL_HOUR})"
+    business = (
+        f"({weekday} < {BUSINESS_WEEKDAYS} AND {hour} >= {BUSINESS_FROM_HOUR}"
+        f" AND {hour} < {BUSINESS_UNTIL_HOUR})"
+    )
     interrupting = "(r.in_week = 1 AND r.severity IN (%(sev0)s, %(sev1)s))"
     sql = f"""
 WITH tzr(tz, lo, hi, off) AS (VALUES {", ".join(values)}),

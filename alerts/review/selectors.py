@@ -53,6 +53,7 @@ class AgendaItem:
     can_decide: bool = False
     form: Any = None
     notices: list[Any] = field(default_factory=list)
+    suggestion: Any = None  # alerts.replay.views.SuggestionView for noisy/flapping/transient
 
     @property
     def team_name(self) -> str:

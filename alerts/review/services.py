@@ -77,6 +77,7 @@ def decision_record(
     due_date: date | None = None,
     mute_until: datetime | None = None,
     reassign_to: Team | None = None,
+    proposed_change: dict[str, str] | None = None,
     now: datetime | None = None,
 ) -> Decision:
     """Record a decision and apply its effect on the rule, in one transaction.
@@ -109,6 +110,7 @@ def decision_record(
         due_date=due_date,
         mute_until=mute_until if kind == Kind.MUTE else None,
         reassign_to=reassign_to if kind == Kind.REASSIGN else None,
+        proposed_change=(proposed_change or {}) if kind == Kind.TUNE else {},
         decided_by=user,
         decided_at=now,
         done_at=now if kind == Kind.KEEP else None,

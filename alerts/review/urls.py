@@ -1,5 +1,6 @@
 from django.urls import path, register_converter
 
+from alerts.replay import views as replay_views
 from alerts.review import views
 
 
@@ -21,6 +22,8 @@ urlpatterns = [
     path("", views.review_current, name="current"),
     path("effect/", views.review_effect, name="effect"),
     path("actions/<int:pk>/done/", views.action_done, name="action_done"),
+    path("replay/<int:rule_id>/", replay_views.rule_replay, name="replay"),
+    path("<week:week>/rules/<int:rule_id>/tune/", replay_views.tune_choose, name="tune"),
     path("<week:week>/", views.review_week, name="week"),
     path("<week:week>/rules/<int:rule_id>/decide/", views.decision_create, name="decide"),
     path("<week:week>/start/", views.meeting_start, name="start"),

@@ -17,6 +17,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from alerts.models import AlertRule, Decision
+from alerts.replay.views import suggestions_attach
 from alerts.review import exports, selectors, services
 from alerts.review.effect import decision_effects
 from alerts.review.forms import DecisionForm, MeetingForm, team_choices, user_choices
@@ -118,6 +119,7 @@ def _week_context(
     my_teams = team_ids_for_user(request.user)
     closed = review is not None and review.closed_at is not None
     notices = _item_notices(request, {entry.rule.pk for entry in page.object_list})
+    suggestions_attach(list(page.object_list), week=week, team=team, now=now)
     for entry in page.object_list:
         rule = entry.rule
         entry.can_decide = not closed and may_edit_or_claim(

@@ -12,10 +12,9 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from alerts.integrations.alertmanager.fingerprint import fingerprint
-from alerts.lint.forecast import MAX_FORECAST_POINTS, forecast_window, page_budget
+from alerts.lint.forecast import MAX_FORECAST_POINTS, _pages, forecast_window, page_budget
 from alerts.lint.types import LintLimitError
 from alerts.models import AlertRule, Engagement, Episode, Feedback
-from alerts.noise.hours import BUSINESS, OFF, SLEEP, interruption_kind
 from alerts.replay.backtest import (
     MAX_POINTS,
     PredictedEpisode,
@@ -228,13 +227,15 @@ def test_recorded_episodes_one_query(
     assert found[0].url.endswith(f"/alerts/{rule.pk}/")
 
 
-def test_interruption_kind_in_the_team_timezone() -> None:
-    # 2026-11-17 is a Tuesday; Berlin is UTC+1 in November.
-    assert interruption_kind(datetime(2026, 11, 17, 21, 30, tzinfo=UTC), "Europe/Berlin") == SLEEP
-    assert interruption_kind(datetime(2026, 11, 17, 21, 30, tzinfo=UTC), "UTC") == OFF
-    assert interruption_kind(datetime(2026, 11, 17, 7, 0, tzinfo=UTC), "Europe/Berlin") == BUSINESS
-    assert interruption_kind(datetime(2026, 11, 21, 12, 0, tzinfo=UTC), "Europe/Berlin") == OFF
-    assert interruption_kind(datetime(2026, 11, 17, 3, 0, tzinfo=UTC), "Not/AZone") == SLEEP
+def test_pages_and_sleep_in_the_team_timezone() -> None:
+    """2026-11-17 is a Tuesday; Berlin is UTC+1 in November: 21:30 UTC is asleep there."""
+    night = PredictedEpisode(SCORER, "f", {}, datetime(2026, 11, 17, 21, 30, tzinfo=UTC), None)
+    day = PredictedEpisode(SCORER, "f", {}, datetime(2026, 11, 17, 12, 0, tzinfo=UTC), None)
+    assert _pages(RULE, [night, day], "Europe/Berlin") == (2, 1)
+    assert _pages(RULE, [night, day], "UTC") == (2, 0)
+    assert _pages(RULE, [night, day], "Not/AZone") == (2, 0)
+    ticket = RuleSpec(RULE.alert, RULE.expr, labels={"severity": "ticket"})
+    assert _pages(ticket, [night, day], "Europe/Berlin") == (0, 0)
 
 
 def test_page_budgets(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
