@@ -339,8 +339,6 @@ STEWARD_REVIEW_CHAT_POST = env_bool("STEWARD_REVIEW_CHAT_POST", False)
 STEWARD_OUTBOUND_ALLOW_NETWORKS = env_networks("STEWARD_OUTBOUND_ALLOW_NETWORKS")
 # Lint gate: `--forecast` warns when a rule would have fired more often than this in 7 days.
 STEWARD_LINT_FORECAST_MAX_FIRES = env_int("STEWARD_LINT_FORECAST_MAX_FIRES", 20, minimum=0)
-# Forecasts evaluate rules every this many seconds (Prometheus's default evaluation_interval).
-STEWARD_FORECAST_STEP_SECONDS = env_int("STEWARD_FORECAST_STEP_SECONDS", 60, minimum=1)
 # `lint_rules --forecast --base` fails when a change takes a team above this many pages a week;
 # STEWARD_PAGE_BUDGETS overrides it per team slug ("fraud-ml=5,search=20").
 STEWARD_PAGE_BUDGET_PER_WEEK = env_int("STEWARD_PAGE_BUDGET_PER_WEEK", 10, minimum=0)

@@ -201,7 +201,7 @@ class RuleForecastRequestSerializer(serializers.Serializer[Any]):
         required=False,
         min_value=1,
         max_value=3600,
-        help_text="Evaluation step in seconds (default STEWARD_FORECAST_STEP_SECONDS).",
+        help_text="Evaluation step in seconds (default STEWARD_REPLAY_EVALUATION_SECONDS).",
     )
     end = serializers.DateTimeField(required=False, help_text="Window end (default now).")
 

@@ -69,7 +69,7 @@ def forecast_window(
     span = Window.ending(
         end or timezone.now(),
         days=window.total_seconds() / 86400,
-        step_seconds=step or settings.STEWARD_FORECAST_STEP_SECONDS,
+        step_seconds=step or settings.STEWARD_REPLAY_EVALUATION_SECONDS,
     )
     if span.points > MAX_FORECAST_POINTS:
         raise LintLimitError(
@@ -79,10 +79,39 @@ def forecast_window(
     return span
 
 
-def _fetcher(window: Window) -> SeriesFetcher:
-    if not settings.PROMETHEUS_URL:
-        raise ValueError("Forecasting needs PROMETHEUS_URL.")
-    return SeriesFetcher(prometheus_connect(url=settings.PROMETHEUS_URL), window)
+class Evaluator:
+    """Rules evaluated as Prometheus would: every `step` seconds when given (`--step`), else
+    every `interval:` of the rule's group, else every STEWARD_REPLAY_EVALUATION_SECONDS. One
+    chunked, cached SeriesFetcher per step; every window ends at (about) the same time."""
+
+    def __init__(
+        self, *, window: timedelta, step: int | None = None, end: datetime | None = None
+    ) -> None:
+        if not settings.PROMETHEUS_URL:
+            raise ValueError("Forecasting needs PROMETHEUS_URL.")
+        self.length = window
+        self.step = step
+        self.end = end or timezone.now()
+        self.prometheus = prometheus_connect(url=settings.PROMETHEUS_URL)
+        self.span = forecast_window(window=window, step=step, end=self.end)
+        self._fetchers: dict[int, SeriesFetcher] = {}
+
+    def window(self, rule: RuleSpec) -> Window:
+        seconds = self.step or (
+            max(1, int(rule.interval.total_seconds())) if rule.interval else None
+        )
+        return forecast_window(window=self.length, step=seconds, end=self.end)
+
+    def predict(self, rule: RuleSpec) -> list[PredictedEpisode]:
+        window = self.window(rule)
+        seconds = int(window.step.total_seconds())
+        if seconds not in self._fetchers:
+            self._fetchers[seconds] = SeriesFetcher(self.prometheus, window)
+        return predict(rule, self._fetchers[seconds].present(rule.expr), window)
+
+    @property
+    def queries(self) -> int:
+        return sum(fetcher.queries for fetcher in self._fetchers.values())
 
 
 def forecast_entries(
@@ -92,15 +121,15 @@ def forecast_entries(
     window: timedelta = timedelta(days=7),
     end: datetime | None = None,
     step: int | None = None,
-) -> SeriesFetcher:
+) -> Evaluator:
     """Add one forecast per alert to the report, and a warning when it fires too often."""
-    span = forecast_window(window=window, step=step, end=end)
-    fetcher = _fetcher(span)
+    evaluator = Evaluator(window=window, step=step, end=end)
     limit = settings.STEWARD_LINT_FORECAST_MAX_FIRES
     for entry in entries:
         rule = RuleSpec.from_entry(entry)
         try:
-            episodes = predict(rule, fetcher.present(rule.expr), span)
+            span = evaluator.window(rule)
+            episodes = evaluator.predict(rule)
         except BacktestError as error:
             report.forecasts.append(
                 {"file": entry.file, "alert": entry.alert, "fires": None, "error": str(error)}
@@ -130,7 +159,7 @@ def forecast_entries(
                     status=Status.WARNING,
                 )
             )
-    return fetcher
+    return evaluator
 
 
 def page_budget(team: str) -> int:
@@ -223,15 +252,14 @@ def forecast_change(
     window: timedelta = timedelta(days=7),
     end: datetime | None = None,
     step: int | None = None,
-    fetcher: SeriesFetcher | None = None,
     visible_teams: set[str] | None = None,
 ) -> dict[str, Any]:
     """Compare the base rule files with the new ones; store and return the forecast.
 
     `visible_teams`: team slugs whose recorded episodes the caller may see listed (None: all,
     the CLI and fleet-wide callers); other teams' missed episodes are only counted."""
-    span = forecast_window(window=window, step=step, end=end)
-    fetcher = fetcher or _fetcher(span)
+    evaluator = Evaluator(window=window, step=step, end=end)
+    span = evaluator.span
     pairs = _pair(base, new)
     specs = [
         (RuleSpec.from_entry(o) if o else None, RuleSpec.from_entry(n) if n else None)
@@ -245,7 +273,7 @@ def forecast_change(
             episodes: list[PredictedEpisode] = []
             if rule is not None:
                 try:
-                    episodes = predict(rule, fetcher.present(rule.expr), span)
+                    episodes = evaluator.predict(rule)
                 except BacktestError as error:
                     errors.append({"file": rule.file, "alert": rule.alert, "error": str(error)})
             sides.append(episodes)
@@ -268,8 +296,8 @@ def forecast_change(
         return teams.setdefault(slug, TeamForecast(slug, zones[slug]))
 
     changes = []
-    slack = span.step
     for (old, new_rule), (old_eps, new_eps), mine in zip(specs, predicted, assigned, strict=True):
+        slack = max(evaluator.window(r).step for r in (old, new_rule) if r is not None)
         comparison = compare(old, old_eps, new_rule, new_eps, mine, slack=slack)
         before = after = (0, 0)
         if old is not None:
@@ -300,13 +328,13 @@ def forecast_change(
             owner.missed += [{"alert": owner_rule.alert, **e.as_dict()} for e in comparison.missed]
         changed = old is None or new_rule is None or old.behaviour() != new_rule.behaviour()
         if changed:
-            changes.append(_change(comparison, before, after, shown=shown))
+            changes.append(_change(comparison, before, after, shown=shown, step=slack))
             _annotate(report, comparison, before, after, span, shown=shown)
     data = {
         "window_start": span.start.isoformat(),
         "window_end": span.end.isoformat(),
         "step_seconds": int(span.step.total_seconds()),
-        "range_queries": fetcher.queries,
+        "range_queries": evaluator.queries,
         "recorded_episodes": len(recorded),
         "teams": [teams[slug].as_dict(span.weeks) for slug in sorted(teams)],
         "changes": changes,
@@ -319,7 +347,12 @@ def forecast_change(
 
 
 def _change(
-    comparison: Comparison, before: tuple[int, int], after: tuple[int, int], *, shown: bool
+    comparison: Comparison,
+    before: tuple[int, int],
+    after: tuple[int, int],
+    *,
+    shown: bool,
+    step: timedelta,
 ) -> dict[str, Any]:
     old, new = comparison.old, comparison.new
     return {
@@ -327,6 +360,7 @@ def _change(
         "status": "added" if old is None else "removed" if new is None else "changed",
         "file": new.file if new else old.file if old else "",
         "line": new.line if new else 0,
+        "step_seconds": int(step.total_seconds()),
         "episodes_before": len(comparison.old_episodes),
         "episodes_after": len(comparison.new_episodes),
         "pages_before": before[0],

@@ -144,6 +144,7 @@ class RuleSpec:
     file: str = ""
     line: int = 0
     group: str = ""
+    interval: timedelta | None = None  # the group's `interval:` (None: the global one)
 
     @classmethod
     def from_entry(cls, entry: AlertEntry) -> RuleSpec:
@@ -156,19 +157,21 @@ class RuleSpec:
             file=entry.file,
             line=entry.rule.line,
             group=entry.group,
+            interval=entry.group_interval,
         )
 
     @property
     def severity(self) -> str:
         return self.labels.get("severity", "")
 
-    def behaviour(self) -> tuple[str, timedelta, timedelta, tuple[tuple[str, str], ...]]:
+    def behaviour(self) -> tuple[Any, ...]:
         """What a change must touch to change what the rule fires."""
         return (
             " ".join(self.expr.split()),
             self.for_,
             self.keep_firing_for,
             tuple(sorted(self.labels.items())),
+            self.interval,
         )
 
     def alert_labels(self, key: SeriesKey) -> dict[str, str]:

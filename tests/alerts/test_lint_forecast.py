@@ -154,5 +154,5 @@ def test_command_forecasts_over_seven_days(
 
     [item] = json.loads(out.getvalue())["forecasts"]
     # Evaluated like Prometheus's default evaluation interval: 10,081 points, two queries.
-    assert item["step_seconds"] == settings.STEWARD_FORECAST_STEP_SECONDS == 60
+    assert item["step_seconds"] == settings.STEWARD_REPLAY_EVALUATION_SECONDS == 60
     assert isinstance(item["fires"], int)

@@ -25,6 +25,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from alerts.integrations.alertmanager.fingerprint import fingerprint
+from alerts.lint.engine import lint_rule_files
 from alerts.models import AlertRule, Episode, Feedback
 from fleet.models import Team
 from runbooks.models import Runbook
@@ -190,6 +191,25 @@ def test_github_format_annotates_the_new_file(catalog: AlertRule, tmp_path: Path
     assert errors[0].startswith(f"::error file={new},line=4,title=steward lint%3A forecast")
     assert "would get 32.7 pages a week" in errors[0]
     assert any(line.startswith(f"::warning file={new},line=4,") for line in out.splitlines())
+
+
+def test_group_interval_is_the_evaluation_step(catalog: AlertRule) -> None:
+    """Without --step each group is evaluated every `interval:` (else the default): with
+    `interval: 5m` a 3-minute blip is seen at most once and `for: 2m` never holds."""
+    grouped = rules().replace("  - name: errors\n", "  - name: errors\n    interval: 5m\n")
+    report = lint_rule_files(
+        [("new.yml", grouped)],
+        forecast=True,
+        base=[("base.yml", rules())],
+        forecast_window=timedelta(days=3),
+        forecast_end=END,
+    )
+    data = report.forecast_change
+    assert data is not None
+    [change] = data["changes"]
+    assert change["step_seconds"] == 300 and data["step_seconds"] == 60
+    assert (change["episodes_before"], change["episodes_after"]) == (14, 2)
+    assert data["range_queries"] == 2  # one query per step: 4,321 and 865 evaluations
 
 
 def test_api_forecast(catalog: AlertRule, team: Team) -> None:

@@ -46,7 +46,7 @@ class Command(BaseCommand):
             "--step",
             type=int,
             default=None,
-            help="Evaluation step in seconds (default STEWARD_FORECAST_STEP_SECONDS).",
+            help="Evaluation step in seconds (default STEWARD_REPLAY_EVALUATION_SECONDS).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
