@@ -276,6 +276,18 @@ def forecast_change(
                     episodes = evaluator.predict(rule)
                 except BacktestError as error:
                     errors.append({"file": rule.file, "alert": rule.alert, "error": str(error)})
+                    if rule is new_rule:
+                        report.violations.append(
+                            Violation(
+                                rule.file,
+                                rule.line,
+                                rule.group,
+                                rule.alert,
+                                LintCheck.FORECAST,
+                                f"Could not forecast on Prometheus: {error}",
+                                Status.WARNING,
+                            )
+                        )
             sides.append(episodes)
         predicted.append((sides[0], sides[1]))
     recorded = recorded_episodes({r.alert for pair in specs for r in pair if r is not None}, span)
@@ -333,6 +345,7 @@ def forecast_change(
     data = {
         "window_start": span.start.isoformat(),
         "window_end": span.end.isoformat(),
+        "window_days": f"{(span.end - span.start).total_seconds() / 86400:g}",
         "step_seconds": int(span.step.total_seconds()),
         "range_queries": evaluator.queries,
         "recorded_episodes": len(recorded),

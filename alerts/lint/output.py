@@ -32,7 +32,8 @@ def forecast_lines(report: LintReport) -> list[str]:
         f"forecast {data['window_start'][:16]}Z .. {data['window_end'][:16]}Z, "
         f"step {data['step_seconds']}s, {data['range_queries']} range queries, "
         f"{data['recorded_episodes']} recorded episode(s)",
-        f"{'team':<20} {'pages/week':>16} {'sleep':>10} {'budget':>7}  missed-actionable",
+        f"{'team':<20} {'pages/week':>16} {'sleep/' + data['window_days'] + 'd':>10} "
+        f"{'budget':>7}  missed-actionable",
     ]
     for team in data["teams"]:
         pages = f"{team['pages_per_week_before']:g} -> {team['pages_per_week_after']:g}"

@@ -212,6 +212,12 @@ def test_group_interval_is_the_evaluation_step(catalog: AlertRule) -> None:
     assert data["range_queries"] == 2  # one query per step: 4,321 and 865 evaluations
 
 
+def test_query_refused_by_prometheus_is_reported(catalog: AlertRule, tmp_path: Path) -> None:
+    code, out = run(tmp_path, rules(), rules(expr="no_such_function(steward_bt_errors) > 1"))
+    assert "Could not forecast on Prometheus" in out and "no_such_function" in out
+    assert "pages/week" in out
+
+
 def test_api_forecast(catalog: AlertRule, team: Team) -> None:
     body = {
         "base": [{"name": "rules/errors.yml", "content": rules(severity="warning")}],
@@ -241,3 +247,12 @@ def test_api_forecast(catalog: AlertRule, team: Team) -> None:
     assert bad.status_code == 400
     assert set(bad.json()["error"]["fields"]) == {"base", "new"}
     assert Client().post("/api/v1/rules/lint/forecast/", body).status_code in (401, 403)
+
+
+def test_api_needs_prometheus(db: None, settings: Any) -> None:
+    settings.PROMETHEUS_URL = ""
+    body = {"base": [], "new": [{"name": "a.yml", "content": rules()}]}
+    response = token_client("read").post(
+        "/api/v1/rules/lint/forecast/", body, content_type="application/json"
+    )
+    assert response.status_code == 400 and "PROMETHEUS_URL" in response.content.decode()
