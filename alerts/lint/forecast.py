@@ -9,11 +9,12 @@
   error when a team's page budget would be exceeded (after > budget and after > before: a
   change that makes an over-budget team quieter still passes).
 
-A page is an episode of a rule whose `severity` label is interrupting
-(core.choices.INTERRUPTING_SEVERITIES); a sleep interruption is a page starting in sleep hours
-of the owner team's timezone (alerts.noise.hours). The owner is the catalog's
-(alerts.catalog.ownership) for a catalogued alert, else the rule's `team` label. Each distinct
-expression is queried once per side.
+A page is a notification announcing a new alert of a rule whose `severity` label is
+interrupting (core.choices.INTERRUPTING_SEVERITIES), with Alertmanager's timing of the rule's
+route (alerts.replay.notify and .routing, as the replay counts them); a sleep interruption is
+a page sent in sleep hours of the owner team's timezone (alerts.noise.interruptions). The
+owner is the catalog's (alerts.catalog.ownership) for a catalogued alert, else the rule's
+`team` label. Each distinct expression is queried once per evaluation step.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ from alerts.replay.backtest import (
     predict,
     recorded_episodes,
 )
+from alerts.replay.notify import notifications
+from alerts.replay.routing import Route, RoutingError, configured_routes
+from alerts.replay.semantics import Interval
 from core.choices import INTERRUPTING_SEVERITIES
 from fleet.models import Team
 
@@ -235,13 +239,23 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def _pages(
-    rule: RuleSpec | None, episodes: Sequence[PredictedEpisode], zone: str
+    rule: RuleSpec | None,
+    episodes: Sequence[PredictedEpisode],
+    zone: str,
+    *,
+    routes: Route,
+    until: datetime,
 ) -> tuple[int, int]:
+    """Pages and sleep interruptions of a rule's episodes: the notifications announcing a new
+    alert of its Alertmanager group (alerts.replay.notify, with its route's timing), for a
+    paging severity; sleep by the hour of the notification in the team's timezone."""
     if rule is None or rule.severity not in PAGING:
         return 0, 0
+    timing = routes.timing_for(rule.alert_labels(()))
+    sent = notifications([Interval(e.start, e.end) for e in episodes], timing, until=until)
     tz = _zone(zone)
-    sleep = sum(interruption_kind(e.start, tz) == SLEEP for e in episodes)
-    return len(episodes), sleep
+    pages = [n for n in sent if n.new]
+    return len(pages), sum(interruption_kind(n.at, tz) == SLEEP for n in pages)
 
 
 def forecast_change(
@@ -260,6 +274,10 @@ def forecast_change(
     the CLI and fleet-wide callers); other teams' missed episodes are only counted."""
     evaluator = Evaluator(window=window, step=step, end=end)
     span = evaluator.span
+    try:
+        routes = configured_routes()
+    except RoutingError as error:
+        raise LintLimitError(str(error)) from error
     pairs = _pair(base, new)
     specs = [
         (RuleSpec.from_entry(o) if o else None, RuleSpec.from_entry(n) if n else None)
@@ -313,11 +331,13 @@ def forecast_change(
         comparison = compare(old, old_eps, new_rule, new_eps, mine, slack=slack)
         before = after = (0, 0)
         if old is not None:
-            before = _pages(old, old_eps, team(old).timezone)
+            before = _pages(old, old_eps, team(old).timezone, routes=routes, until=span.end)
             team(old).pages_before += before[0]
             team(old).sleep_before += before[1]
         if new_rule is not None:
-            after = _pages(new_rule, new_eps, team(new_rule).timezone)
+            after = _pages(
+                new_rule, new_eps, team(new_rule).timezone, routes=routes, until=span.end
+            )
             team(new_rule).pages_after += after[0]
             team(new_rule).sleep_after += after[1]
             increase = after[0] - before[0]

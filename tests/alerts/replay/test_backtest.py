@@ -27,6 +27,8 @@ from alerts.replay.backtest import (
     recorded_episodes,
     series_key,
 )
+from alerts.replay.notify import Timing
+from alerts.replay.routing import Route
 from config.env import env_int_map
 from fleet.models import Team
 
@@ -231,11 +233,20 @@ def test_pages_and_sleep_in_the_team_timezone() -> None:
     """2026-11-17 is a Tuesday; Berlin is UTC+1 in November: 21:30 UTC is asleep there."""
     night = PredictedEpisode(SCORER, "f", {}, datetime(2026, 11, 17, 21, 30, tzinfo=UTC), None)
     day = PredictedEpisode(SCORER, "f", {}, datetime(2026, 11, 17, 12, 0, tzinfo=UTC), None)
-    assert _pages(RULE, [night, day], "Europe/Berlin") == (2, 1)
-    assert _pages(RULE, [night, day], "UTC") == (2, 0)
-    assert _pages(RULE, [night, day], "Not/AZone") == (2, 0)
+    routes = Route(timing=Timing(MIN, 5 * MIN, timedelta(hours=4)))
+    end = datetime(2026, 11, 18, tzinfo=UTC)
+
+    def pages(rule: RuleSpec, zone: str, *episodes: PredictedEpisode) -> tuple[int, int]:
+        return _pages(rule, episodes, zone, routes=routes, until=end)
+
+    assert pages(RULE, "Europe/Berlin", night, day) == (2, 1)
+    assert pages(RULE, "UTC", night, day) == (2, 0)
+    assert pages(RULE, "Not/AZone", night, day) == (2, 0)
     ticket = RuleSpec(RULE.alert, RULE.expr, labels={"severity": "ticket"})
-    assert _pages(ticket, [night, day], "Europe/Berlin") == (0, 0)
+    assert pages(ticket, "Europe/Berlin", night, day) == (0, 0)
+    # Two series of the rule firing together: one Alertmanager group, one page.
+    ranker = PredictedEpisode(RANKER, "g", {}, day.start + timedelta(seconds=20), None)
+    assert pages(RULE, "UTC", day, ranker) == (1, 0)
 
 
 def test_page_budgets(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
