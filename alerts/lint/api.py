@@ -17,6 +17,7 @@ from alerts.lint.engine import lint_rule_files
 from alerts.lint.output import render
 from alerts.lint.types import LintLimitError
 from api.exceptions import BodyTooLarge, LimitExceeded
+from api.parsers import BoundedJSONParser
 from api.permissions import ReadScope
 from core.limits import LINT_MAX_BODY_BYTES
 from fleet.access import is_fleet_admin, team_ids_for_user
@@ -242,6 +243,7 @@ EXAMPLE_FORECAST_CHANGE = {
 
 class RuleForecastView(APIView):
     permission_classes = [ReadScope]
+    parser_classes = [BoundedJSONParser]
 
     @extend_schema(
         operation_id="rules_lint_forecast",
