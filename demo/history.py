@@ -112,6 +112,7 @@ def _rule_data() -> tuple[list[RuleData], dict[int, AlertRule]]:
             system_id=rule.system_id,
             catalogued=rule.catalogued,
             decider_id=leads.get(rule.owner_team_id) if rule.owner_team_id else None,
+            for_seconds=int(rule.for_duration.total_seconds()) if rule.for_duration else 0,
         )
         for rule in rules
     ]

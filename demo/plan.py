@@ -58,6 +58,7 @@ class RuleData:
     system_id: int | None = None
     catalogued: bool = True
     decider_id: int | None = None  # a member of the owner team who can record decisions
+    for_seconds: int = 0  # the rule's `for:`
 
     @property
     def owned(self) -> bool:
@@ -269,8 +270,9 @@ def _assign(rules: list[RuleData], rng: random.Random) -> dict[int, Profile]:
     wanted: list[tuple[Profile, Callable[[RuleData], bool], bool]] = [
         (_night, lambda rule: _interrupting(rule) and rule.owned, True),
         (_noisy, lambda rule: rule.owned, True),
-        (_flapping, lambda rule: rule.owned, True),
-        (_transient, lambda rule: rule.owned, True),
+        # Short `for:` on the flapping and transient rules: the replay can suggest a longer one.
+        (_flapping, lambda rule: rule.owned and rule.for_seconds <= 300, True),
+        (_transient, lambda rule: rule.owned and rule.for_seconds <= 300, True),
         (_stuck, lambda rule: rule.owned, True),
         (_quiet, lambda rule: not rule.team, True),
         (_quiet, lambda rule: not rule.has_runbook and rule.decider_id is not None, True),

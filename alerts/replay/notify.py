@@ -37,40 +37,37 @@ def notifications(
     intervals: Sequence[Interval], timing: Timing, *, until: datetime
 ) -> list[Notification]:
     """Firing notifications of one group whose alerts fire over `intervals` (any order),
-    flushes up to `until` included."""
+    flushes up to `until` included. Linear in the number of intervals: flushes at which
+    nothing can change are skipped."""
     events = sorted(intervals, key=lambda i: i.start)
     out: list[Notification] = []
-    index = 0
-    count = len(events)
+    index, count = 0, len(events)
     gi = timing.group_interval
     while index < count:
-        # A new group: its first alert arrives.
-        first = events[index].start
+        first = events[index].start  # a new group: its first alert arrives
         if first > until:
             break
         tick = first + timing.group_wait
         last_sent: datetime | None = None
-        announced_upto = index  # alerts [.., announced_upto) were in a notification
-        active_end = first  # latest end among the group's alerts so far (None = open)
+        waiting: list[datetime | None] = []  # ends of alerts not yet in a notification
+        active_end = first  # latest end among the group's alerts (when not open_ended)
         open_ended = False
         while tick <= until:
-            # Alerts that arrived by this flush join the group.
             while index < count and events[index].start <= tick:
                 end = events[index].end
+                waiting.append(end)
                 if end is None:
                     open_ended = True
                 elif end > active_end:
                     active_end = end
                 index += 1
-            firing_new = any(
-                events[j].start <= tick and (events[j].end is None or events[j].end > tick)  # type: ignore[operator]
-                for j in range(announced_upto, index)
-            )
+            # Alerts that resolved before this flush will never be announced as firing.
+            waiting = [end for end in waiting if end is None or end > tick]
             still_firing = open_ended or active_end > tick
-            if firing_new:
+            if waiting:
                 out.append(Notification(tick, True))
                 last_sent = tick
-                announced_upto = index
+                waiting = []
             elif (
                 still_firing
                 and last_sent is not None
@@ -78,35 +75,17 @@ def notifications(
             ):
                 out.append(Notification(tick, False))
                 last_sent = tick
-            if not still_firing and (index >= count or events[index].start > tick):
-                announced_upto = index
+            if not still_firing:
                 break  # the group is empty after this flush: deleted
-            # Jump to the next flush at which something can change: the next arrival, the next
-            # end, or the next repeat.
-            nxt = tick + gi
-            if not firing_new and index < count and events[index].start > nxt:
-                horizon = events[index].start
-                if still_firing and not open_ended:
-                    horizon = min(horizon, active_end)
-                if still_firing and last_sent is not None:
-                    horizon = min(horizon, last_sent + timing.repeat_interval)
-                if horizon > nxt:
-                    nxt = tick + ((horizon - tick) // gi) * gi
-                    if nxt < horizon:
-                        nxt += gi
-            elif not firing_new and index >= count:
-                horizon = until + gi
-                if still_firing and not open_ended:
-                    horizon = min(horizon, active_end)
-                if still_firing and last_sent is not None:
-                    horizon = min(horizon, last_sent + timing.repeat_interval)
-                if horizon > nxt:
-                    nxt = tick + ((horizon - tick) // gi) * gi
-                    if nxt < horizon:
-                        nxt += gi
-            tick = nxt
+            # The next flush at which something can change: an arrival, the last end, a repeat.
+            horizon = events[index].start if index < count else until + gi
+            if not open_ended:
+                horizon = min(horizon, active_end)
+            if last_sent is not None:
+                horizon = min(horizon, last_sent + timing.repeat_interval)
+            steps = max(1, -(-(horizon - tick) // gi))
+            tick += steps * gi
         else:
-            # Ran past `until`: skip the alerts of this group that are left before it.
             while index < count and events[index].start <= until:
                 index += 1
     return out

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from alerts.replay.notify import Timing, notifications
 from alerts.replay.semantics import (
     Interval,
     alert_intervals_from_conditions,
@@ -216,3 +217,66 @@ def test_recorded_replay_longer_for_never_adds_episodes(
         **common,  # type: ignore[arg-type]
     )
     assert len(longer) <= len(base)
+
+
+# --- Alertmanager notification timing: the skipping replay equals a flush-by-flush one -------
+
+
+def _naive_notifications(
+    intervals: list[Interval], timing: Timing, until: datetime
+) -> list[tuple[datetime, bool]]:
+    events = sorted(intervals, key=lambda i: i.start)
+    out: list[tuple[datetime, bool]] = []
+    index = 0
+    while index < len(events) and events[index].start <= until:
+        tick = events[index].start + timing.group_wait
+        members: list[Interval] = []
+        announced: set[int] = set()
+        last_sent: datetime | None = None
+        while tick <= until:
+            while index < len(events) and events[index].start <= tick:
+                members.append(events[index])
+                index += 1
+            firing = [
+                n
+                for n, i in enumerate(members)
+                if i.start <= tick and (i.end is None or i.end > tick)
+            ]
+            new = [n for n in firing if n not in announced]
+            if new:
+                out.append((tick, True))
+                last_sent = tick
+            elif firing and last_sent is not None and tick - last_sent >= timing.repeat_interval:
+                out.append((tick, False))
+                last_sent = tick
+            announced.update(n for n, i in enumerate(members) if i.start <= tick)
+            if not firing:
+                break
+            tick += timing.group_interval
+        else:
+            while index < len(events) and events[index].start <= until:
+                index += 1
+    return out
+
+
+spans = st.lists(
+    st.tuples(st.integers(0, 600), st.one_of(st.none(), st.integers(0, 120))), max_size=12
+)
+
+
+@given(
+    spans,
+    st.integers(0, 3),
+    st.integers(1, 10),
+    st.integers(1, 60),
+)
+def test_notifications_equal_a_flush_by_flush_replay(
+    raw: list[tuple[int, int | None]], wait: int, interval: int, repeat: int
+) -> None:
+    intervals = [
+        Interval(at(s), None if d is None else at(s + d)) for s, d in raw if d is None or d >= 0
+    ]
+    timing = Timing(wait * M, interval * M, repeat * M)
+    until = at(800)
+    got = [(n.at, n.new) for n in notifications(intervals, timing, until=until)]
+    assert got == _naive_notifications(intervals, timing, until)
