@@ -328,7 +328,15 @@ def forecast_change(
     changes = []
     for (old, new_rule), (old_eps, new_eps), mine in zip(specs, predicted, assigned, strict=True):
         slack = max(evaluator.window(r).step for r in (old, new_rule) if r is not None)
-        comparison = compare(old, old_eps, new_rule, new_eps, mine, slack=slack)
+        comparison = compare(
+            old,
+            old_eps,
+            new_rule,
+            new_eps,
+            mine,
+            slack=slack,
+            regret_delay=timedelta(seconds=settings.STEWARD_REPLAY_REGRET_DELAY_SECONDS),
+        )
         before = after = (0, 0)
         if old is not None:
             before = _pages(old, old_eps, team(old).timezone, routes=routes, until=span.end)
@@ -408,6 +416,13 @@ def _change(
         "recorded_episodes": comparison.recorded,
         "missed_actionable_count": len(comparison.missed),
         "missed_actionable": [e.as_dict() for e in comparison.missed] if shown else [],
+        "delayed_actionable_count": len(comparison.delayed),
+        "delayed_actionable": [
+            {**e.as_dict(), "delay_seconds": int(delay.total_seconds())}
+            for e, delay in comparison.delayed
+        ]
+        if shown
+        else [],
     }
 
 
@@ -439,6 +454,13 @@ def _annotate(
             )
             message += f": {listed}"
         message += "."
+    if comparison.delayed:
+        longest = max(delay for _, delay in comparison.delayed)
+        message += (
+            f" Would page {len(comparison.delayed)} episode(s) someone acted on later than "
+            f"{settings.STEWARD_REPLAY_REGRET_DELAY_SECONDS // 60:g} min (up to "
+            f"{longest.total_seconds() / 60:g} min)."
+        )
     report.violations.append(
         Violation(
             new.file, new.line, new.group, new.alert, LintCheck.FORECAST, message, Status.WARNING

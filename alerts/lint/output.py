@@ -56,6 +56,11 @@ def forecast_lines(report: LintReport) -> list[str]:
             f"+{change['episodes_added']}), pages {change['pages_before']} -> "
             f"{change['pages_after']}"
         )
+        for late in change["delayed_actionable"]:
+            lines.append(
+                f"    would page {late['starts_at'][:16]}Z {late['delay_seconds'] // 60} min "
+                f"later (acted on) {late['url']}"
+            )
     for error in data["errors"]:
         lines.append(f"{error['file']}: forecast {error['alert']}: {error['error']}")
     return lines

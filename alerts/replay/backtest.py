@@ -295,6 +295,8 @@ class Comparison:
     added: list[PredictedEpisode]  # the new rule's episodes the old one does not overlap
     missed: list[RecordedEpisode]  # recorded, acted on, and the new rule would not fire
     recorded: int  # recorded episodes of the rule in the window
+    # Recorded, acted on, and the new rule would fire more than `regret_delay` later.
+    delayed: list[tuple[RecordedEpisode, timedelta]] = field(default_factory=list)
 
     @property
     def alert(self) -> str:
@@ -324,9 +326,12 @@ def compare(
     recorded: Sequence[RecordedEpisode],
     *,
     slack: timedelta = timedelta(0),
+    regret_delay: timedelta | None = None,
 ) -> Comparison:
     """Match old and new episodes per series (overlap in time, give or take `slack`, one
-    evaluation step), and recorded episodes to the new rule's."""
+    evaluation step), and recorded episodes to the new rule's: an acted-on episode no new
+    episode overlaps is missed; one whose first overlapping new episode starts more than
+    `regret_delay` after it is delayed."""
     rule = new or old
     if rule is None:
         raise ValueError("compare needs an old or a new rule")
@@ -349,14 +354,29 @@ def compare(
     added = [e for e in new_episodes if not overlapped(old_by, e.key, e.start, e.end)]
     by_fingerprint = {e.fingerprint: e.key for e in (*old_episodes, *new_episodes)}
     rules = [r for r in (old, new) if r is not None]
-    missed = [
-        e
-        for e in recorded
-        if e.important
-        and not overlapped(new_by, _recorded_key(e, by_fingerprint, rules), e.starts_at, e.ends_at)
-    ]
+    missed: list[RecordedEpisode] = []
+    delayed: list[tuple[RecordedEpisode, timedelta]] = []
+    for e in recorded:
+        if not e.important:
+            continue
+        key = _recorded_key(e, by_fingerprint, rules)
+        hits = [n for n in new_by.get(key, ()) if n.overlaps(e.starts_at, e.ends_at, slack=slack)]
+        if not hits:
+            missed.append(e)
+            continue
+        delay = min(n.start for n in hits) - e.starts_at
+        if regret_delay is not None and delay > regret_delay:
+            delayed.append((e, delay))
     return Comparison(
-        old, new, list(old_episodes), list(new_episodes), removed, added, missed, len(recorded)
+        old,
+        new,
+        list(old_episodes),
+        list(new_episodes),
+        removed,
+        added,
+        missed,
+        len(recorded),
+        delayed,
     )
 
 

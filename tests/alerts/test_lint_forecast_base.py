@@ -182,6 +182,18 @@ def test_change_missing_an_actionable_episode_is_listed(catalog: AlertRule, tmp_
     assert "Would miss 1 episode(s) someone acted on: 2026-11-18 02:02 UTC" in warning["message"]
 
 
+def test_change_paging_an_actionable_episode_late_is_listed(
+    catalog: AlertRule, tmp_path: Path, settings: Any
+) -> None:
+    settings.STEWARD_REPLAY_REGRET_DELAY_SECONDS = 600
+    code, out = run(tmp_path, rules(), rules(for_="15m"), "--format=json")
+    assert code == 0, out
+    [change] = json.loads(out)["forecast_change"]["changes"]
+    assert change["missed_actionable_count"] == 0
+    [late] = change["delayed_actionable"]
+    assert late["delay_seconds"] == 13 * 60  # recorded at 02:02, fires at 02:15
+
+
 def test_github_format_annotates_the_new_file(catalog: AlertRule, tmp_path: Path) -> None:
     code, out = run(tmp_path, rules(severity="warning"), rules(), "--format=github")
     assert code == 1

@@ -134,6 +134,18 @@ def test_compare_lists_removed_added_and_missed() -> None:
     assert result.recorded == 4 and result.alert == "ErrorsHigh"
 
 
+def test_compare_lists_acted_on_episodes_paged_too_late() -> None:
+    present = {SCORER: samples((5, 8), (20, 40))}
+    longer = RuleSpec(RULE.alert, RULE.expr, for_=12 * MIN, labels=RULE.labels)
+    old_eps, new_eps = predict(RULE, present, WINDOW), predict(longer, present, WINDOW)
+    recorded = [_recorded(1, 20, 40, actionable=True), _recorded(2, 5, 8, engaged=True)]
+    result = compare(RULE, old_eps, longer, new_eps, recorded, regret_delay=10 * MIN)
+    assert [e.id for e in result.missed] == [2]
+    assert [(e.id, delay) for e, delay in result.delayed] == [(1, 12 * MIN)]
+    relaxed = compare(RULE, old_eps, longer, new_eps, recorded, regret_delay=15 * MIN)
+    assert relaxed.delayed == []
+
+
 def test_compare_matches_series_when_the_rule_labels_change() -> None:
     """Severity page -> warning changes every fingerprint; episodes still match per series."""
     present = {SCORER: samples((20, 30))}
