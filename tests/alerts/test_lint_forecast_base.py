@@ -29,11 +29,12 @@ from alerts.lint.engine import lint_rule_files
 from alerts.models import AlertRule, Episode, Feedback
 from fleet.models import Team
 from runbooks.models import Runbook
-from tests.api_helpers import token_client
+from tests.api_helpers import session_client, token_client
 from tests.conftest import require_service
 from tests.support.processes import PrometheusServer, openmetrics
 
 PORT = 24510
+URL = "/api/v1/rules/lint/forecast/"
 END = datetime(2026, 11, 20, tzinfo=UTC)
 START = END - timedelta(days=3)
 INCIDENT = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
@@ -259,6 +260,27 @@ def test_api_forecast(catalog: AlertRule, team: Team) -> None:
     assert bad.status_code == 400
     assert set(bad.json()["error"]["fields"]) == {"base", "new"}
     assert Client().post("/api/v1/rules/lint/forecast/", body).status_code in (401, 403)
+
+
+def test_api_lists_episodes_to_members_and_staff_only(
+    catalog: AlertRule, member: Any, make_user: Any
+) -> None:
+    body = {
+        "base": [{"name": "a.yml", "content": rules()}],
+        "new": [{"name": "a.yml", "content": rules(expr="steward_bt_errors > 10")}],
+        "days": 3,
+        "end": END.isoformat(),
+    }
+
+    def listed(client: Client) -> tuple[int, int]:
+        response = client.post(URL, body, content_type="application/json")
+        [row] = response.json()["forecast_change"]["teams"]
+        return row["missed_actionable_count"], len(row["missed_actionable"])
+
+    assert listed(session_client(member)) == (1, 1)
+    assert listed(session_client(make_user("boss", staff=True))) == (1, 1)
+    assert listed(session_client(make_user("outsider"))) == (1, 0)
+    assert listed(token_client("read")) == (1, 1)  # fleet-wide token
 
 
 def test_api_needs_prometheus(db: None, settings: Any) -> None:
