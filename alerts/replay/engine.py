@@ -23,6 +23,7 @@ from alerts.replay.notify import Timing, notifications
 from alerts.replay.semantics import (
     alert_intervals_from_conditions,
     conditions_from_episodes,
+    steps_ceil,
 )
 
 ZERO = timedelta(0)
@@ -130,6 +131,9 @@ class RuleReplay:
         self.series: list[tuple[list[EpisodeRow], list[tuple[datetime, datetime | None]]]] = []
         self.flaps: set[int] = set()
         self.transient: set[int] = set()
+        # Acted-on episodes as (gap after the previous condition's end minus a step, or None
+        # for a series' first; condition length or None while open; condition start).
+        self.acted: list[tuple[timedelta | None, timedelta | None, datetime]] = []
         for rows in by_series.values():
             rows.sort(key=lambda r: r.starts_at)
             conditions = conditions_from_episodes(
@@ -139,6 +143,15 @@ class RuleReplay:
                 step=settings.step,
             )
             self.series.append((rows, conditions))
+            for i, (row, (cond_start, cond_end)) in enumerate(zip(rows, conditions, strict=True)):
+                if not (row.engaged or row.actionable):
+                    continue
+                before = conditions[i - 1][1] if i else None
+                if i and (before is None or cond_start <= before):
+                    continue  # always inside the previous alert: never a definite regret
+                gap = None if before is None else cond_start - settings.step - before
+                length = None if cond_end is None else cond_end - cond_start
+                self.acted.append((gap, length, cond_start))
             previous_end: datetime | None = None
             for row in rows:
                 if (
@@ -154,6 +167,26 @@ class RuleReplay:
                 ):
                     self.transient.add(row.id)
                 previous_end = row.ends_at
+
+    def definite_regret(self, for_: timedelta, keep_firing_for: timedelta) -> bool:
+        """True when an acted-on episode is surely dropped or delayed too long: one that no
+        earlier alert can keep firing (first of its series, or further than keep_firing_for
+        from the previous condition) and whose own condition is too short or starts too late.
+        A cheap screen before `run`; False says nothing."""
+        step = self.settings.step
+        wait = steps_ceil(for_, step)
+        delay = wait - steps_ceil(self.rule.for_, step)
+        too_late = delay > self.settings.regret_delay
+        for gap, length, cond_start in self.acted:
+            if gap is not None and gap < keep_firing_for:
+                continue
+            if (
+                too_late
+                or (length is not None and length <= wait)
+                or cond_start + wait > self.until
+            ):
+                return True
+        return False
 
     def run(
         self, for_: timedelta, keep_firing_for: timedelta, *, stop_on_regret: bool = False
@@ -254,6 +287,8 @@ def suggest(
         if (for_, keep) == (rule.for_, rule.keep_firing_for):
             continue
         # Regret is found before the (costlier) notification replay: most candidates end here.
+        if replay.definite_regret(for_, keep):
+            continue
         outcome = replay.run(for_, keep, stop_on_regret=True)
         if outcome.regret:
             continue

@@ -280,3 +280,33 @@ def test_notifications_equal_a_flush_by_flush_replay(
     until = at(800)
     got = [(n.at, n.new) for n in notifications(intervals, timing, until=until)]
     assert got == _naive_notifications(intervals, timing, until)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 4000), st.integers(1, 40), st.booleans())),
+    st.sampled_from([timedelta(0), M, 5 * M]),
+    st.sampled_from([timedelta(0), M, 2 * M, 5 * M, 10 * M, 15 * M, 30 * M]),
+    st.sampled_from([timedelta(0), M, 5 * M, 10 * M]),
+)
+def test_definite_regret_screen_never_contradicts_the_replay(
+    raw: list[tuple[int, int, int, bool]], old_for: timedelta, for_: timedelta, keep: timedelta
+) -> None:
+    """When the cheap screen says an acted-on episode is surely lost, the replay agrees."""
+    from zoneinfo import ZoneInfo
+
+    from alerts.replay.engine import EpisodeRow, RuleInfo, RuleReplay, Settings
+
+    rows: list[EpisodeRow] = []
+    taken: set[tuple[int, int]] = set()
+    for n, (series, minute, length, acted) in enumerate(sorted(raw, key=lambda r: r[1])):
+        if any(abs(minute - other) <= 45 for s, other in taken if s == series):
+            continue  # one series' episodes never overlap
+        taken.add((series, minute))
+        rows.append(EpisodeRow(n, f"s{series}", at(minute), at(minute + length), acted, False))
+    rule = RuleInfo(
+        1, "R", old_for, timedelta(0), True, ZoneInfo("UTC"), Timing(M, 5 * M, 4 * 60 * M)
+    )
+    settings = Settings(STEP, 10 * M, 5 * M, 30 * M, 0.5)
+    replay = RuleReplay(rule, rows, settings=settings, until=at(5000))
+    if replay.definite_regret(max(for_, old_for), keep):
+        assert replay.run(max(for_, old_for), keep).regret
