@@ -17,9 +17,9 @@ from alerts.api.catalog import (
     WaiverViewSet,
 )
 from alerts.api.ownership import OwnershipView
-from alerts.lint.api import RuleLintView
-from alerts.silences.api import SilenceViewSet
+from alerts.lint.api import RuleForecastView, RuleLintView
 from alerts.replay.api import RuleReplayView
+from alerts.silences.api import SilenceViewSet
 from api import schema  # noqa: F401 (registers the token auth scheme)
 from api.catalog.views import AISystemViewSet, MembershipViewSet, TeamViewSet
 from fleet_coverage.slo.api import (
@@ -51,6 +51,7 @@ app_name = "api"
 urlpatterns = [
     path("ownership/", OwnershipView.as_view(), name="ownership"),
     path("rules/lint/", RuleLintView.as_view(), name="rules-lint"),
+    path("rules/lint/forecast/", RuleForecastView.as_view(), name="rules-lint-forecast"),
     path("alert-rules/<int:pk>/replay/", RuleReplayView.as_view(), name="alert-rule-replay"),
     path("scorecards/", ScorecardListView.as_view(), name="scorecards"),
     path("scorecards/<slug:slug>/", ScorecardDetailView.as_view(), name="scorecard"),

@@ -75,6 +75,17 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_int_map(name: str) -> dict[str, int]:
+    """`key=N` items, comma-separated (`fraud-ml=5,search=20`), each N a whole number >= 0."""
+    out: dict[str, int] = {}
+    for item in env_list(name):
+        key, sep, number = item.partition("=")
+        if not sep or not key.strip() or not number.strip().isdigit():
+            raise ImproperlyConfigured(f"{name}: {item!r} is not key=N (e.g. fraud-ml=5).")
+        out[key.strip()] = int(number)
+    return out
+
+
 def env_networks(name: str, default: list[str] | None = None) -> list[str]:
     """A comma-separated list of CIDRs or addresses (`10.0.0.0/8, 192.168.1.7`), validated."""
     networks = env_list(name, default)

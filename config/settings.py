@@ -14,7 +14,15 @@ import django_stubs_ext
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_float, env_int, env_list, env_networks, env_str
+from config.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_int_map,
+    env_list,
+    env_networks,
+    env_str,
+)
 from core.logs import logging_config
 
 # Makes Django's generic classes (ModelAdmin[Team], …) subscriptable at runtime, as typed.
@@ -384,6 +392,10 @@ STEWARD_AUTOMATION_RETRIES = env_int("STEWARD_AUTOMATION_RETRIES", 2, minimum=0)
 STEWARD_SECRETS_KEY = env_str("STEWARD_SECRETS_KEY", "") or ""
 # Lint gate: `--forecast` warns when a rule would have fired more often than this in 7 days.
 STEWARD_LINT_FORECAST_MAX_FIRES = env_int("STEWARD_LINT_FORECAST_MAX_FIRES", 20, minimum=0)
+# `lint_rules --forecast --base` fails when a change takes a team above this many pages a week;
+# STEWARD_PAGE_BUDGETS overrides it per team slug ("fraud-ml=5,search=20").
+STEWARD_PAGE_BUDGET_PER_WEEK = env_int("STEWARD_PAGE_BUDGET_PER_WEEK", 10, minimum=0)
+STEWARD_PAGE_BUDGETS = env_int_map("STEWARD_PAGE_BUDGETS")
 
 # Logs: JSON lines by default in production, readable text with DEBUG on (core/logs.py).
 LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json") or "json"

@@ -86,10 +86,29 @@ class Collector:
                 group_name,
             )
             return
+        interval: timedelta | None = None
+        if group.get("interval") is not None:
+            try:
+                interval = duration_parse(str(group["interval"]))
+            except DurationError:
+                self.add(
+                    name,
+                    group.line_of("interval"),
+                    LintCheck.STRUCTURE,
+                    f"`interval: {group['interval']}` is not a duration like 1m.",
+                    group_name,
+                )
         for rule in rules:
-            self._rule(name, group_name, group, rule)
+            self._rule(name, group_name, group, rule, interval)
 
-    def _rule(self, name: str, group_name: str, group: LineDict, rule: Any) -> None:
+    def _rule(
+        self,
+        name: str,
+        group_name: str,
+        group: LineDict,
+        rule: Any,
+        interval: timedelta | None = None,
+    ) -> None:
         if not isinstance(rule, LineDict):
             self.add(
                 name,
@@ -129,9 +148,17 @@ class Collector:
             self.report.recording_rules += 1
             return
         self.report.alerts += 1
-        self._alert(name, group_name, rule, str(alert), expr_text)
+        self._alert(name, group_name, rule, str(alert), expr_text, interval)
 
-    def _alert(self, name: str, group_name: str, rule: LineDict, alert: str, expr: str) -> None:
+    def _alert(
+        self,
+        name: str,
+        group_name: str,
+        rule: LineDict,
+        alert: str,
+        expr: str,
+        group_interval: timedelta | None = None,
+    ) -> None:
         labels, annotations = string_map(rule.get("labels")), string_map(rule.get("annotations"))
         if labels is None or annotations is None:
             self.add(
@@ -143,20 +170,33 @@ class Collector:
                 alert,
             )
             return
-        for_duration: timedelta | None = None
-        if rule.get("for") is not None:
-            try:
-                for_duration = duration_parse(str(rule["for"]))
-            except DurationError:
-                self.add(
-                    name,
-                    rule.line_of("for"),
-                    LintCheck.STRUCTURE,
-                    f"`for: {rule['for']}` is not a duration like 5m.",
-                    group_name,
-                    alert,
-                )
-                return
+        durations: dict[str, timedelta | None] = {}
+        for key in ("for", "keep_firing_for"):
+            durations[key] = None
+            if rule.get(key) is not None:
+                try:
+                    durations[key] = duration_parse(str(rule[key]))
+                except DurationError:
+                    self.add(
+                        name,
+                        rule.line_of(key),
+                        LintCheck.STRUCTURE,
+                        f"`{key}: {rule[key]}` is not a duration like 5m.",
+                        group_name,
+                        alert,
+                    )
+                    return
         self.entries.append(
-            AlertEntry(name, group_name, rule, alert, expr, for_duration, labels, annotations)
+            AlertEntry(
+                name,
+                group_name,
+                rule,
+                alert,
+                expr,
+                durations["for"],
+                labels,
+                annotations,
+                keep_firing_for=durations["keep_firing_for"],
+                group_interval=group_interval,
+            )
         )

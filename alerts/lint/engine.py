@@ -10,17 +10,18 @@
    PromQL shape) and each recording rule (PromQL shape).
 4. Apply waivers: an active waiver for (alert, check) turns the violation into "waived"; an
    expired one leaves it failing and says so.
-5. Optionally forecast each alert against Prometheus (alerts.lint.forecast).
+5. Optionally forecast each alert against Prometheus (alerts.lint.forecast); with base files,
+   compare what the base and the new rules would have done (pages per team, page budgets).
 """
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
 from alerts.lint.checks import Catalog, check_alert
 from alerts.lint.collect import Collector
-from alerts.lint.forecast import forecast_entries
+from alerts.lint.forecast import forecast_change, forecast_entries
 from alerts.lint.types import AlertEntry, LintReport, Status, Violation
 
 __all__ = ["AlertEntry", "LintReport", "Status", "Violation", "lint_rule_files"]
@@ -52,8 +53,15 @@ def lint_rule_files(
     forecast: bool = False,
     forecast_window: timedelta = timedelta(days=7),
     forecast_step: int | None = None,
+    base: Sequence[tuple[str, str]] | None = None,
+    forecast_end: datetime | None = None,
+    visible_teams: set[str] | None = None,
 ) -> LintReport:
-    """Lint (file name, YAML text) pairs; see the module docstring for the steps."""
+    """Lint (file name, YAML text) pairs; see the module docstring for the steps.
+
+    `base` (with `forecast`): the rule files before the change, compared with `files`. They
+    are parsed but not linted (their problems are not this change's).
+    """
     report = LintReport()
     collector = Collector(report)
     for name, text in files:
@@ -64,8 +72,27 @@ def lint_rule_files(
             report.violations.append(
                 Violation(entry.file, line, entry.group, entry.alert, check, message)
             )
-    if forecast:
-        forecast_entries(report, collector.entries, window=forecast_window, step=forecast_step)
+    if forecast and base is not None:
+        base_collector = Collector(LintReport())
+        for name, text in base:
+            base_collector.collect(name, text)
+        forecast_change(
+            report,
+            base_collector.entries,
+            collector.entries,
+            window=forecast_window,
+            step=forecast_step,
+            end=forecast_end,
+            visible_teams=visible_teams,
+        )
+    elif forecast:
+        forecast_entries(
+            report,
+            collector.entries,
+            window=forecast_window,
+            step=forecast_step,
+            end=forecast_end,
+        )
     _apply_waivers(report, catalog)
     report.violations.sort(key=lambda v: (v.file, v.line, v.check))
     return report

@@ -48,6 +48,9 @@ class AlertEntry:
     for_duration: timedelta | None
     labels: dict[str, str]
     annotations: dict[str, str]
+    keep_firing_for: timedelta | None = None
+    # The group's `interval:` (None: Prometheus's global evaluation_interval).
+    group_interval: timedelta | None = None
 
 
 @dataclass
@@ -58,6 +61,8 @@ class LintReport:
     recording_rules: int = 0
     violations: list[Violation] = field(default_factory=list)
     forecasts: list[dict[str, Any]] = field(default_factory=list)
+    # `--forecast --base`: the comparison of the base files with the new (lint.forecast).
+    forecast_change: dict[str, Any] | None = None
 
     @property
     def errors(self) -> int:
@@ -79,6 +84,7 @@ class LintReport:
             "warnings": sum(v.status == Status.WARNING for v in self.violations),
             "violations": [asdict(v) for v in self.violations],
             "forecasts": self.forecasts,
+            "forecast_change": self.forecast_change,
         }
 
 

@@ -117,6 +117,7 @@ def test_schema_describes_every_operation_with_examples(member: User) -> None:
         "/api/v1/waivers/",
         "/api/v1/ownership/",
         "/api/v1/rules/lint/",
+        "/api/v1/rules/lint/forecast/",
         "/api/v1/slos/",
         "/api/v1/slos/{id}/",
         "/api/v1/scorecards/",

@@ -39,9 +39,9 @@ from fleet.models import Team
 from tests.alerts.test_tasks_worker import _database_url, _forget_connections
 from tests.conftest import require_service
 from tests.support.processes import (
+    AlertingPrometheus,
     AlertmanagerServer,
     CeleryWorker,
-    PrometheusServer,
     webhook_route_config,
 )
 from tests.support.webhook import WebhookServer, webhook_server
@@ -360,7 +360,7 @@ def test_mute_stops_notifications_while_prometheus_fires_and_undo_and_expiry_res
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     require_service(
-        AlertmanagerServer.available() and PrometheusServer.available(),
+        AlertmanagerServer.available() and AlertingPrometheus.available(),
         "Debian's prometheus and prometheus-alertmanager",
     )
     rule = rules["fraud-scorer"]
@@ -368,7 +368,7 @@ def test_mute_stops_notifications_while_prometheus_fires_and_undo_and_expiry_res
         am = AlertmanagerServer(
             AM_PORT, tmp_path / "am", config=webhook_route_config(hook.url + "/hook")
         )
-        prom = PrometheusServer(
+        prom = AlertingPrometheus(
             PROM_PORT, tmp_path / "prom", rules=FIRING_RULES, alertmanager_port=AM_PORT
         )
         am.start()

@@ -14,7 +14,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+import urllib.request
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,15 @@ def wait_for_port(port: int, *, up: bool, timeout: float = 15.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def terminate(process: subprocess.Popen[Any], *, kill: Callable[[], object]) -> None:
+    """SIGTERM, up to 15 s to exit, then `kill()`."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        kill()
 
 
 class RedisServer:
@@ -154,13 +164,103 @@ class CeleryWorker:
             self.process = None
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        if self.process is not None:
+            terminate(self.process, kill=self.kill)
+        self.process = None
+
+
+PROMETHEUS_BINARY = shutil.which("prometheus") or "/usr/bin/prometheus"
+PROMTOOL_BINARY = shutil.which("promtool") or "/usr/bin/promtool"
+
+
+def openmetrics(series: dict[str, list[tuple[float, float]]], *, metric_type: str = "gauge") -> str:
+    """OpenMetrics text of `{'name{labels}': [(unix seconds, value), ...]}` for promtool's
+    backfill. Samples of one series must be in time order; all series of one metric name are
+    written together after its TYPE line."""
+    by_name: dict[str, list[str]] = {}
+    for selector, samples in series.items():
+        name = selector.split("{", 1)[0]
+        lines = by_name.setdefault(name, [])
+        lines += [f"{selector} {value:g} {ts:.3f}" for ts, value in samples]
+    out = []
+    for name, lines in by_name.items():
+        out.append(f"# TYPE {name} {metric_type}")
+        out += lines
+    out.append("# EOF")
+    return "\n".join(out) + "\n"
+
+
+class PrometheusServer:
+    """A real Prometheus 2.42 on 127.0.0.1:`port`, optionally with history backfilled into its
+    data directory (`promtool tsdb create-blocks-from openmetrics`) before it starts, so that
+    range queries over past days answer without waiting for scrapes. Nothing is scraped.
+
+    Retention is relative to the newest block, so fixed past dates stay queryable."""
+
+    def __init__(self, port: int, workdir: Path) -> None:
+        self.port = port
+        self.workdir = workdir
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def available() -> bool:
+        return Path(PROMETHEUS_BINARY).exists() and Path(PROMTOOL_BINARY).exists()
+
+    def backfill(self, text: str) -> None:
+        source = self.workdir / "backfill.om"
+        source.write_text(text)
+        subprocess.run(
+            [
+                PROMTOOL_BINARY,
+                "tsdb",
+                "create-blocks-from",
+                "openmetrics",
+                "--quiet",
+                str(source),
+                str(self.workdir / "data"),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    def start(self, *, config: str = "global: {}\n") -> None:
+        assert self.process is None, "already running"
+        (self.workdir / "prometheus.yml").write_text(config)
+        self.process = subprocess.Popen(
+            [
+                PROMETHEUS_BINARY,
+                f"--config.file={self.workdir / 'prometheus.yml'}",
+                f"--storage.tsdb.path={self.workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--storage.tsdb.retention.time=3650d",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=(self.workdir / "prometheus.log").open("wb"),
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"prometheus exited:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as answer:  # noqa: S310
+                    if answer.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"prometheus not ready in 30 s:\n{self.log()}")
+
+    def log(self) -> str:
+        path = self.workdir / "prometheus.log"
+        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process is not None:
+            process = self.process
+            terminate(process, kill=lambda: (process.kill(), process.wait(timeout=5)))
         self.process = None
 
 
@@ -296,7 +396,7 @@ def _wait_http_ready(url: str, process: subprocess.Popen[bytes], what: str) -> N
     raise RuntimeError(f"{what} did not become ready at {url}")
 
 
-class PrometheusServer:
+class AlertingPrometheus:
     """Debian's Prometheus on 127.0.0.1:`port` evaluating `rules` (a rule-file mapping) every
     second and sending alerts to the Alertmanager at `alertmanager_port`."""
 
