@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -31,6 +32,15 @@ class CountingCache:
             return method(*args, **kwargs)
 
         return counted
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """LocMemCache keeps its keys across override_settings: no pending key from another test."""
+    with override_settings(CACHES=LOCAL):
+        cache.clear()
+        yield
+        cache.clear()
 
 
 @pytest.fixture
