@@ -13,7 +13,7 @@ from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseBase
 from django.template import loader
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, ResolverMatch, resolve
 
 from api.errors import is_api_request
 from config.error_pages import database_unavailable
@@ -216,6 +216,8 @@ class WebhookMiddleware:
         self.get_response = get_response
         self.security = SecurityMiddleware(get_response)
         self.frame_options = XFrameOptionsMiddleware(get_response)
+        # Resolved webhook paths (URL patterns are fixed for the life of the process).
+        self.matches: dict[str, ResolverMatch] = {}
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         path = request.path_info
@@ -223,10 +225,14 @@ class WebhookMiddleware:
             settings.SECURE_SSL_REDIRECT and not request.is_secure()
         ):
             return self.get_response(request)
-        try:
-            match = resolve(path)
-        except Resolver404:
-            return self.get_response(request)
+        match = self.matches.get(path)
+        if match is None:
+            try:
+                match = resolve(path)
+            except Resolver404:
+                return self.get_response(request)
+            if len(self.matches) < 64:  # one per source endpoint; odd paths are not kept
+                self.matches[path] = match
         request.get_host()  # DisallowedHost (400) unless in ALLOWED_HOSTS, as on every path
         request.resolver_match = match
         response: HttpResponse = match.func(request, *match.args, **match.kwargs)

@@ -347,6 +347,13 @@ def _existing(events: Sequence[AlertEvent]) -> dict[tuple[str, datetime], dateti
             f"AND starts_at IN ({', '.join(['%s'] * len(starts))})"
         )
         params = [*fingerprints, *(starts_field.get_db_prep_value(s, connection) for s in starts)]
+        if connection.vendor == "postgresql":
+            # psycopg returns aware datetimes itself: no model instances to build per row.
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                for _id, fingerprint, starts_at, ends_at in cursor.fetchall():
+                    found[fingerprint, starts_at] = ends_at
+            continue
         for episode in Episode.objects.raw(sql, params):
             found[episode.fingerprint, episode.starts_at] = episode.ends_at
     return found
