@@ -78,7 +78,9 @@ def _cursor(db: BaseDatabaseWrapper) -> Any:
     db.ensure_connection()
     db.validate_thread_sharing()
     raw = psycopg.Cursor(db.connection)
-    return db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
+    from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+
+    return CursorDebugWrapper(raw, db) if db.queries_logged else CursorWrapper(raw, db)
 
 
 @dataclass(frozen=True, slots=True)
