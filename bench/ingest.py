@@ -692,7 +692,7 @@ def main() -> None:
             results = {}
             for name, path, port, process in servers:
                 rate = estimate_rate(port, per_delivery, path, token, args.concurrency)
-                size = int(rate * seconds * 3) + 2000
+                size = int(rate * seconds * 4) + 40000 // per_delivery
                 pool = build_pool(per_delivery, size, path, token)
                 results[name] = measure(name, port, process.pid, pool, args.concurrency, seconds)
             if minimal is not None:

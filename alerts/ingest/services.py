@@ -35,7 +35,7 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from alerts.ingest.upsert import chunks, episodes_upsert
+from alerts.ingest.upsert import bound_cursor, chunks, episodes_upsert
 from alerts.integrations.payload import PayloadError
 from alerts.models import AlertRule, Delivery, Episode
 from alerts.selectors import rule_candidates, rule_resolve
@@ -176,7 +176,7 @@ def _delivery_insert(**values: Any) -> Delivery:
     delivery = Delivery(**values)
     sql, fields = _delivery_statement(connection.vendor)
     params = [f.get_db_prep_save(f.pre_save(delivery, add=True), connection) for f in fields]
-    with connection.cursor() as cursor:
+    with bound_cursor(connection) as cursor:
         cursor.execute(sql, params)
         delivery.pk = cursor.fetchone()[0]
     delivery._state.adding = False

@@ -49,7 +49,7 @@ def episodes_upsert(rows: Sequence[dict[str, object]]) -> None:
     sql = _statements(DEFAULT_DB_ALIAS)
     fields = _fields()
     prepare = [_preparer(f, db) for f in fields]
-    with _cursor(db) as cursor:
+    with bound_cursor(db) as cursor:
         for chunk in chunks(rows):
             by_column = [
                 [row[name] if prep is None else prep(row[name]) for row in chunk]
@@ -63,14 +63,14 @@ def episodes_upsert(rows: Sequence[dict[str, object]]) -> None:
             cursor.execute(sql.insert + source + sql.conflict, params)
 
 
-def _cursor(db: BaseDatabaseWrapper) -> Any:
+def bound_cursor(db: BaseDatabaseWrapper) -> Any:
     """Django's cursor, except on PostgreSQL: a server-side-binding psycopg cursor, wrapped as
     Django wraps its own (query log, database errors as django.db exceptions).
 
-    Django's psycopg cursors bind client-side: every array element of the upsert was quoted
-    into the SQL text, the largest CPU cost of the statement, and PostgreSQL parsed and planned
-    a new text each time. Bound server-side, the values travel as parameters and psycopg
-    prepares the statement after a few executions (it only depends on the backend)."""
+    Django's psycopg cursors bind client-side: every array element of the upsert (and the
+    delivery's whole raw body) was quoted into the SQL text, the largest CPU cost of those
+    statements, and PostgreSQL parsed and planned a new text each time. Bound server-side, the
+    values travel as parameters and psycopg prepares the statement after a few executions."""
     if db.vendor != "postgresql":
         return db.cursor()
     import psycopg
