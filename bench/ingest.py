@@ -525,13 +525,21 @@ def _module(path: str) -> str:
 
 
 def profile(
-    py_spy: str, master: int, port: int, token: str, seconds: float, c: int, *, gil: bool
+    py_spy: str,
+    master: int,
+    port: int,
+    token: str,
+    seconds: float,
+    c: int,
+    *,
+    gil: bool,
+    alerts: int = 1,
 ) -> None:
     """py-spy over all workers. `gil`: only threads holding the GIL (Python's CPU time); else
     every thread not idle, which here includes threads waiting on PostgreSQL and Redis sockets
     (py-spy does not see psycopg's waits as idle): a wall-time view of the round trips."""
     out = Path(tempfile.mkdtemp(prefix="steward-bench-")) / "profile.txt"
-    pool = build_pool(1, 40000, WEBHOOK, token)
+    pool = build_pool(alerts, 40000 // alerts, WEBHOOK, token)
     recorder = subprocess.Popen(
         [
             py_spy,
@@ -584,7 +592,7 @@ def profile(
     deliveries = len(outcome.latencies)
     kind = "threads holding the GIL" if gil else "busy or waiting threads"
     print(
-        f"  {total:,} samples (250/s, {kind}) over {deliveries:,} 1-alert "
+        f"  {total:,} samples (250/s, {kind}) over {deliveries:,} {alerts}-alert "
         f"deliveries ({deliveries / max(outcome.elapsed, 1e-9):,.0f}/s); raw stacks: {out}"
     )
 
@@ -610,6 +618,7 @@ def main() -> None:
     parser.add_argument("--cases", default="1,50", help="alerts per delivery, comma-separated")
     parser.add_argument("--py-spy", default=os.environ.get("PY_SPY") or shutil.which("py-spy"))
     parser.add_argument("--profile-seconds", type=float, default=12.0)
+    parser.add_argument("--profile-alerts", type=int, default=1, help="alerts per delivery")
     parser.add_argument("--no-minimal", action="store_true", help="Steward only")
     args = parser.parse_args()
     seconds = 5.0 if args.quick else args.duration
@@ -705,7 +714,10 @@ def main() -> None:
         if args.py_spy:
             for gil in (True, False):
                 view = "Python CPU (--gil)" if gil else "wall time incl. database waits"
-                print(f"\nprofile of Steward, 1-alert deliveries, c={args.concurrency}: {view}")
+                print(
+                    f"\nprofile of Steward, {args.profile_alerts}-alert deliveries, "
+                    f"c={args.concurrency}: {view}"
+                )
                 profile(
                     args.py_spy,
                     steward.pid,
@@ -714,6 +726,7 @@ def main() -> None:
                     args.profile_seconds,
                     args.concurrency,
                     gil=gil,
+                    alerts=args.profile_alerts,
                 )
         else:
             print("\nno profile: py-spy not found (pip install py-spy, or --py-spy PATH)")
