@@ -1,32 +1,55 @@
-"""Ingest benchmark: Steward under gunicorn on PostgreSQL, v4 bodies posted over loopback.
+"""Ingest benchmark: Steward as production runs it, against a minimal Django view, in one run.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/steward_ingest .venv/bin/python bench/ingest.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/steward_ingest \\
+    REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/ingest.py [--quick]
 
-1. migrate, and pre-fill the episode table to 1,000,000 rows with one generate_series INSERT
-   (kept between runs: a rate that only holds on an empty table is no rate);
-2. create an ingest token, start gunicorn (gthread, persistent DB connections) on --port;
-3. for each scenario (1 and 50 alerts per delivery), post pre-built bodies from --concurrency
-   threads with keep-alive connections: distinct fingerprints, re-sends of earlier alerts and
-   resolves of earlier firings, in a shuffled order;
-4. print alerts/s, requests/s, p50/p95/p99; then check that the stored episodes are exactly
-   those sent (one per (fingerprint, startsAt), ends_at the earliest resolve sent, and
-   notification_count the number of times each was sent).
+1. migrate, collect static files (as the image does) and pre-fill the episode table to
+   1,000,000 rows (kept between runs: a rate that only holds on an empty table is no rate);
+2. start Steward exactly as docker-compose.yml's `web` does: `gunicorn config.wsgi:application
+   -c deploy/gunicorn.conf.py` (its workers, threads, draining worker and recycling), DEBUG off,
+   SECRET_KEY / ALLOWED_HOSTS / CSRF_TRUSTED_ORIGINS / STEWARD_BASE_URL set, behind-proxy
+   settings, JSON logs at INFO (written to a file, as a container's stderr is), multiprocess
+   metrics in an empty directory on /dev/shm, Redis cache and Celery broker (nobody consumes
+   the queue here: what the web process pays to publish is what is measured);
+3. start the yardstick: `bench/minimal/` (no apps, no middleware, persistent connections)
+   under gunicorn with the same worker count, threads and keep-alive, upserting the same
+   episodes into the same table in one INSERT … ON CONFLICT statement;
+4. per case (1 alert per delivery, 50 alerts per delivery; c=8 keep-alive connections for
+   --duration seconds each), load Steward, then the minimal view, each with its own fresh
+   bodies (new firings, re-sends and resolves of earlier ones); print alerts/s, p50/p95/p99,
+   dropped requests (connection errors and non-2xx), the server's CPU per delivery (user +
+   system time of the gunicorn master and its workers, recycled ones included, from /proc),
+   the load generator's own CPU, and Steward's rate as a share of the minimal view's;
+5. verify for both servers that the stored episodes are exactly those acknowledged (one per
+   (fingerprint, startsAt), ends_at the earliest resolve, notification_count = times sent);
+6. profile Steward's workers with py-spy (if installed: `--py-spy PATH`, or on PATH) during
+   a run of 1-alert deliveries and print CPU samples by module and by Steward function.
+
+The load generator is one process of threads on raw keep-alive sockets with pre-built requests
+(no HTTP library on the hot path); its CPU per request is printed, so its share of the machine
+is known. The machine's load average is printed at start and end.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
+import itertools
 import json
 import os
 import random
+import re
+import runpy
+import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +57,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PREFILL = 1_000_000
+WEBHOOK = "/api/v1/integrations/alertmanager/"
+MINIMAL = "/upsert/"
+GROUPS = 25  # alertnames: Alertmanager groups by alertname, so a delivery holds one
 
 
 @dataclass
@@ -43,15 +69,26 @@ class Expected:
     ends: dict[tuple[str, str], str | None] = field(default_factory=dict)
     sends: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
 
-    def record(self, alert: dict[str, object]) -> None:
-        key = (str(alert["fingerprint"]), str(alert["startsAt"]))
-        self.sends[key] += 1
-        end = str(alert["endsAt"]) if alert["status"] == "resolved" else None
-        known = self.ends.get(key)
-        if key not in self.ends or known is None:
-            self.ends[key] = end
-        elif end is not None:
-            self.ends[key] = min(known, end)
+    def record(self, alerts: list[dict[str, object]]) -> None:
+        for alert in alerts:
+            key = (str(alert["fingerprint"]), str(alert["startsAt"]))
+            self.sends[key] += 1
+            end = str(alert["endsAt"]) if alert["status"] == "resolved" else None
+            if key not in self.ends or self.ends[key] is None:
+                self.ends[key] = end
+            elif end is not None:
+                known = self.ends[key]
+                assert known is not None
+                self.ends[key] = min(known, end, key=datetime.fromisoformat)
+
+
+@dataclass
+class Pool:
+    """Pre-built requests of one run (`run` is a label of every alert in it)."""
+
+    run: str
+    requests: list[bytes]
+    alerts: list[list[dict[str, object]]]
 
 
 def _django() -> None:
@@ -62,7 +99,8 @@ def _django() -> None:
     django.setup()
 
 
-def prefill() -> None:
+def prefill() -> int:
+    """Fill the episode table to PREFILL rows; return the id of the minimal view's rule."""
     from django.db import connection
 
     from alerts.models import AlertRule
@@ -73,7 +111,7 @@ def prefill() -> None:
         have = cursor.fetchone()[0]
         if have >= PREFILL:
             print(f"prefill: {have:,} episodes already there")
-            return
+            return rule.pk
         started = time.perf_counter()
         cursor.execute(
             """
@@ -90,6 +128,7 @@ def prefill() -> None:
         )
         cursor.execute("ANALYZE alerts_episode")
     print(f"prefill: {PREFILL - have:,} episodes inserted in {time.perf_counter() - started:.1f} s")
+    return rule.pk
 
 
 def make_token() -> str:
@@ -99,20 +138,24 @@ def make_token() -> str:
     return raw
 
 
-def build_bodies(per_delivery: int, deliveries: int, expected: Expected) -> list[bytes]:
+def build_pool(per_delivery: int, deliveries: int, path: str, token: str) -> Pool:
     """Deliveries of `per_delivery` alerts: ~60% new firings, ~20% re-sends, ~20% resolves."""
     from alerts.integrations.alertmanager.fingerprint import fingerprint
 
-    run = uuid.uuid4().hex[:8]
+    run = uuid.uuid4().hex[:12]
     rng = random.Random(run)
     base = datetime.now(UTC) - timedelta(hours=1)
     sent_by_group: dict[int, list[dict[str, object]]] = defaultdict(list)
-    bodies = []
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {token}\r\nX-Forwarded-Proto: https\r\n"
+    )
+    pool = Pool(run, [], [])
     serial = 0
     for number in range(deliveries):
-        alerts = []
-        # Alertmanager groups by alertname: a delivery carries one alertname (one rule).
-        group = number % 25
+        alerts: list[dict[str, object]] = []
+        seen: set[object] = set()
+        group = number % GROUPS
         sent = sent_by_group[group]
         for _ in range(per_delivery):
             roll = rng.random()
@@ -122,7 +165,8 @@ def build_bodies(per_delivery: int, deliveries: int, expected: Expected) -> list
                 alert = dict(rng.choice(sent))  # a resolve (maybe of a resolve: fine)
                 starts = datetime.fromisoformat(str(alert["startsAt"]))
                 alert["status"] = "resolved"
-                alert["endsAt"] = (starts + timedelta(seconds=rng.randint(1, 600))).isoformat()
+                ends = starts + timedelta(seconds=rng.randint(1, 600))
+                alert["endsAt"] = ends.isoformat().replace("+00:00", "Z")
             else:
                 serial += 1
                 labels = {
@@ -143,143 +187,245 @@ def build_bodies(per_delivery: int, deliveries: int, expected: Expected) -> list
                     "fingerprint": fingerprint(labels),
                 }
                 sent.append(alert)
-            # one fingerprint once per delivery, as Alertmanager groups do
-            if any(a["fingerprint"] == alert["fingerprint"] for a in alerts):
-                continue
-            alert["startsAt"] = str(alert["startsAt"]).replace("+00:00", "Z")
-            if alert["status"] == "resolved":
-                alert["endsAt"] = str(alert["endsAt"]).replace("+00:00", "Z")
+            if alert["fingerprint"] in seen:
+                continue  # one fingerprint once per delivery, as Alertmanager groups do
+            seen.add(alert["fingerprint"])
             alerts.append(alert)
-            expected.record(alert)
-        body = {
-            "receiver": "steward",
-            "status": "firing",
-            "alerts": alerts,
-            "groupLabels": {},
-            "commonLabels": {},
-            "commonAnnotations": {},
-            "externalURL": "http://alertmanager:9093",
-            "version": "4",
-            "groupKey": f"bench-{run}",
-            "truncatedAlerts": 0,
-        }
-        bodies.append(json.dumps(body).encode())
-    return bodies
+        body = json.dumps(
+            {
+                "receiver": "steward",
+                "status": "firing",
+                "alerts": alerts,
+                "groupLabels": {"alertname": f"BenchAlert{group}"},
+                "commonLabels": {},
+                "commonAnnotations": {},
+                "externalURL": "http://alertmanager:9093",
+                "version": "4",
+                "groupKey": f'{{}}:{{alertname="BenchAlert{group}"}}',
+                "truncatedAlerts": 0,
+            }
+        ).encode()
+        pool.requests.append(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        pool.alerts.append(alerts)
+    return pool
 
 
-def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
-    env = dict(
-        os.environ,
+# --- servers ---------------------------------------------------------------------------------
+
+
+def gunicorn_shape() -> dict[str, int]:
+    """Workers, threads and keep-alive of deploy/gunicorn.conf.py under the current env."""
+    conf = runpy.run_path(str(ROOT / "deploy/gunicorn.conf.py"))
+    return {key: int(conf[key]) for key in ("workers", "threads", "keepalive")}
+
+
+def production_env(port: int, metrics_dir: str) -> dict[str, str]:
+    """docker-compose.yml's `web` environment, pointed at this machine's services."""
+    redis = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    env = dict(os.environ)
+    for name in ("DEBUG", "DJANGO_SETTINGS_MODULE", "LOG_LEVEL", "CONN_MAX_AGE"):
+        env.pop(name, None)
+    env.update(
         DEBUG="0",
-        SECRET_KEY="bench-" + uuid.uuid4().hex,
-        ALLOWED_HOSTS="127.0.0.1",
+        SECRET_KEY="bench-" + uuid.uuid4().hex + uuid.uuid4().hex,
+        ALLOWED_HOSTS="steward.example.com,web,localhost,127.0.0.1",
+        CSRF_TRUSTED_ORIGINS="https://steward.example.com",
+        STEWARD_BASE_URL="https://steward.example.com",
+        REDIS_URL=redis,
+        CELERY_BROKER_URL=os.environ.get("CELERY_BROKER_URL", redis),
+        STEWARD_BEHIND_PROXY="1",
         SECURE_SSL_REDIRECT="0",
-        LOG_LEVEL="WARNING",
-        # As in production: derived work goes to the broker (nobody consumes it here) instead of
-        # running in-process inside a request, which the embedded default does.
-        CELERY_BROKER_URL=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/9"),
-        REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
+        STEWARD_METRICS_TOKEN=uuid.uuid4().hex,
+        PROMETHEUS_MULTIPROC_DIR=metrics_dir,
+        LOG_FORMAT="json",
+        LOG_LEVEL="INFO",
+        GUNICORN_BIND=f"127.0.0.1:{port}",
     )
-    process = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "config.wsgi",
-            f"--bind=127.0.0.1:{port}",
-            f"--workers={workers}",
-            "--worker-class=gthread",
-            f"--threads={threads}",
-            "--keep-alive=30",
-            "--log-level=warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
+    return env
+
+
+def start(command: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{command[0]} exited; see {log}")
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            conn.getresponse().read()
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return process
         except OSError:
             time.sleep(0.2)
     process.kill()
-    raise SystemExit("gunicorn did not start")
+    raise SystemExit(f"server on {port} did not start; see {log}")
 
 
-def server_cpu_seconds(pid: int) -> float:
-    """User + system CPU of gunicorn's master and workers so far, from /proc (Linux).
-
-    Unlike requests/s, this hardly depends on what else the shared machine runs."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # a process that just ended
-        if stat.parent.name == str(pid) or fields[1] == str(pid):
-            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
-    return total / os.sysconf("SC_CLK_TCK")
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
-def load(
-    port: int,
-    token: str,
-    bodies: list[bytes],
-    concurrency: int,
-    path: str = "/api/v1/integrations/alertmanager/",
-    status: int = 200,
-) -> tuple[float, list[float]]:
-    latencies: list[float] = []
-    failures: list[str] = []
+def _stat(pid: str) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None  # a process that just ended
+
+
+def server_cpu_seconds(master: int) -> float:
+    """User + system CPU of gunicorn's master and all its workers so far (Linux /proc).
+
+    Live workers count their own time; workers that exited (recycled) count through the
+    master's cutime/cstime once reaped, so recycling loses nothing from the sum."""
+    ticks = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        fields = _stat(entry.name)
+        if fields is None:
+            continue
+        if entry.name == str(master):
+            ticks += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+        elif fields[1] == str(master):
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def workers_of(master: int) -> list[int]:
+    pids = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            fields = _stat(entry.name)
+            if fields is not None and fields[1] == str(master):
+                pids.append(int(entry.name))
+    return pids
+
+
+# --- load ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    sent: int = 0
+    latencies: list[float] = field(default_factory=list)
+    acknowledged: list[int] = field(default_factory=list)  # pool indexes answered 2xx
+    dropped: Counter[str] = field(default_factory=Counter)
+    elapsed: float = 0.0
+    client_cpu: float = 0.0
+    exhausted: bool = False
+
+
+_HEAD_END = b"\r\n\r\n"
+_LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
+_CLOSE = re.compile(rb"\r\nconnection:\s*close", re.IGNORECASE)
+
+
+def _exchange(sock: socket.socket, request: bytes, buffer: bytearray) -> tuple[int, bool]:
+    """Send one request, read one response; (status, server closes the connection)."""
+    sock.sendall(request)
+    while (end := buffer.find(_HEAD_END)) < 0:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed before the response")
+        buffer += chunk
+    head = bytes(buffer[:end])
+    match = _LENGTH.search(head)
+    if match is None and head[9:10] != b"1" and not head.startswith(b"HTTP/1.1 204"):
+        raise SystemExit(f"a response without Content-Length: {head[:300]!r}")
+    total = end + 4 + (int(match.group(1)) if match else 0)
+    while len(buffer) < total:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed inside the response")
+        buffer += chunk
+    del buffer[:total]
+    return int(head[9:12]), bool(_CLOSE.search(head))
+
+
+def load(port: int, pool: Pool, concurrency: int, seconds: float) -> Outcome:
+    """`concurrency` keep-alive connections post the pool's requests in order until time is up.
+
+    A connection error or a non-2xx answer is a dropped request: it is counted, never retried
+    (a real sender would retry; here it would hide the drop), and not expected in the database.
+    """
+    outcome = Outcome()
+    counter = itertools.count()
     lock = threading.Lock()
-    queue = list(enumerate(bodies))
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    deadline = time.perf_counter() + seconds
+
+    def connect() -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
 
     def worker() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine: list[float] = []
-        while True:
-            with lock:
-                if not queue:
-                    break
-                _, body = queue.pop()
+        latencies: list[float] = []
+        acknowledged: list[int] = []
+        dropped: Counter[str] = Counter()
+        sock: socket.socket | None = None
+        buffer = bytearray()
+        while time.perf_counter() < deadline:
+            index = next(counter)
+            if index >= len(pool.requests):
+                outcome.exhausted = True
+                break
             started = time.perf_counter()
-            conn.request("POST", path, body, headers)
-            response = conn.getresponse()
-            payload = response.read()
-            mine.append(time.perf_counter() - started)
-            if response.status != status:
-                failures.append(f"{response.status} {payload[:200]!r}")
-        conn.close()
+            try:
+                if sock is None:
+                    sock = connect()
+                    buffer.clear()
+                status, closing = _exchange(sock, pool.requests[index], buffer)
+            except OSError as error:
+                dropped[type(error).__name__] += 1
+                if sock is not None:
+                    sock.close()
+                sock = None
+                continue
+            latencies.append(time.perf_counter() - started)
+            if 200 <= status < 300:
+                acknowledged.append(index)
+            else:
+                dropped[f"HTTP {status}"] += 1
+            if closing:
+                sock.close()
+                sock = None
+        if sock is not None:
+            sock.close()
         with lock:
-            latencies.extend(mine)
+            outcome.latencies.extend(latencies)
+            outcome.acknowledged.extend(acknowledged)
+            outcome.dropped.update(dropped)
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    cpu = time.process_time()
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - started
-    if failures:
-        raise SystemExit(f"{len(failures)} failed requests, e.g. {failures[0]}")
-    return elapsed, latencies
-
-
-def verify(expected: Expected) -> None:
-    from alerts.models import Episode
-
-    def iso(moment: datetime) -> datetime:
-        return moment.astimezone(UTC)
-
-    stored = {}
-    runs = {key[0] for key in expected.ends}
-    rows = Episode.objects.filter(fingerprint__in=runs).values_list(
-        "fingerprint", "starts_at", "ends_at", "notification_count"
+    outcome.elapsed = time.perf_counter() - started
+    outcome.client_cpu = time.process_time() - cpu
+    outcome.sent = len(outcome.latencies) + sum(
+        n for kind, n in outcome.dropped.items() if not kind.startswith("HTTP")
     )
-    for fp, starts_at, ends_at, count in rows:
-        stored[fp, iso(starts_at)] = (ends_at and iso(ends_at), count)
+    return outcome
+
+
+# --- verification ----------------------------------------------------------------------------
+
+
+def verify(pool: Pool, outcome: Outcome) -> str:
+    """Stored episodes of this run == what the server acknowledged; '' when exact."""
+    from django.db import connection
+
+    expected = Expected()
+    for index in outcome.acknowledged:
+        expected.record(pool.alerts[index])
     want = {
         (fp, datetime.fromisoformat(start)): (
             end and datetime.fromisoformat(end),
@@ -287,75 +433,322 @@ def verify(expected: Expected) -> None:
         )
         for (fp, start), end in expected.ends.items()
     }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT fingerprint, starts_at, ends_at, notification_count FROM alerts_episode "
+            "WHERE labels->>'bench' = %s",
+            [pool.run],
+        )
+        stored = {
+            (fp, starts.astimezone(UTC)): (ends and ends.astimezone(UTC), count)
+            for fp, starts, ends, count in cursor.fetchall()
+        }
     missing = want.keys() - stored.keys()
     extra = stored.keys() - want.keys()
     wrong = [key for key in want.keys() & stored.keys() if want[key] != stored[key]]
     if missing or extra or wrong:
-        raise SystemExit(
-            f"verification FAILED: {len(missing)} missing, {len(extra)} extra, {len(wrong)} "
-            f"wrong, e.g. {wrong[:1] and (want[wrong[0]], stored[wrong[0]])}"
+        example = wrong[:1] and (want[wrong[0]], stored[wrong[0]])
+        return (
+            f"FAILED: {len(missing)} missing, {len(extra)} extra, {len(wrong)} wrong "
+            f"(of {len(want):,}), e.g. {example}"
         )
-    print(f"  verified: {len(want):,} episodes exactly as sent (ends, counters)")
+    return f"stored == sent: {len(want):,} episodes"
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    alerts_per_s: float
+    p99_ms: float
+    line: str
+
+
+def measure(
+    name: str,
+    port: int,
+    master: int,
+    pool: Pool,
+    concurrency: int,
+    seconds: float,
+) -> Result:
+    cpu = server_cpu_seconds(master)
+    outcome = load(port, pool, concurrency, seconds)
+    cpu = server_cpu_seconds(master) - cpu
+    answered = len(outcome.latencies)
+    alerts = sum(len(pool.alerts[index]) for index in outcome.acknowledged)
+    q = statistics.quantiles(outcome.latencies, n=100) if answered > 1 else [0.0] * 99
+    dropped = sum(outcome.dropped.values())
+    check = verify(pool, outcome)
+    rate = alerts / outcome.elapsed
+    line = (
+        f"  {name:<10} {rate:>8,.0f} alerts/s {answered / outcome.elapsed:>7,.0f} req/s   "
+        f"p50 {q[49] * 1000:5.1f}  p95 {q[94] * 1000:5.1f}  p99 {q[98] * 1000:5.1f} ms   "
+        f"server CPU {cpu * 1000 / max(answered, 1):5.2f} ms/delivery   "
+        f"dropped {dropped}{' ' + str(dict(outcome.dropped)) if dropped else ''}   "
+        f"[{answered:,} deliveries in {outcome.elapsed:.1f} s; load generator "
+        f"{outcome.client_cpu * 1000 / max(answered, 1):.2f} ms CPU/request"
+        f"{'; POOL EXHAUSTED' if outcome.exhausted else ''}]   {check}"
+    )
+    print(line, flush=True)
+    return Result(rate, q[98] * 1000, line)
+
+
+def estimate_rate(port: int, per_delivery: int, path: str, token: str, concurrency: int) -> float:
+    """Deliveries/s over a short warm-up (also warms the workers' connections and caches)."""
+    pool = build_pool(per_delivery, 4000 // per_delivery + 200, path, token)
+    outcome = load(port, pool, concurrency, 3.0)
+    return len(outcome.latencies) / outcome.elapsed
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+# --- profile ---------------------------------------------------------------------------------
+
+_FRAME = re.compile(r"^(?P<func>.*) \((?P<path>[^()]*?)(?::\d+)?\)$")
+
+
+def _module(path: str) -> str:
+    """A frame's file as a module group: `django.db`, `psycopg`, `alerts.ingest.services`…"""
+    if "site-packages/" in path:
+        parts = path.split("site-packages/", 1)[1].removesuffix(".py").split("/")
+        depth = 2 if parts[0] in {"django", "prometheus_client", "celery", "kombu"} else 1
+        return ".".join(parts[:depth])
+    if path.startswith(str(ROOT)) or not path.startswith("/"):
+        return path.removeprefix(str(ROOT) + "/").removesuffix(".py").replace("/", ".")
+    if "/lib/python3" in path:
+        return "stdlib." + path.rsplit("/", 1)[-1].removesuffix(".py")
+    return path
+
+
+def profile(
+    py_spy: str,
+    master: int,
+    port: int,
+    token: str,
+    seconds: float,
+    c: int,
+    *,
+    gil: bool,
+    alerts: int = 1,
+) -> None:
+    """py-spy over all workers. `gil`: only threads holding the GIL (Python's CPU time); else
+    every thread not idle, which here includes threads waiting on PostgreSQL and Redis sockets
+    (py-spy does not see psycopg's waits as idle): a wall-time view of the round trips."""
+    out = Path(tempfile.mkdtemp(prefix="steward-bench-")) / "profile.txt"
+    pool = build_pool(alerts, 40000 // alerts, WEBHOOK, token)
+    recorder = subprocess.Popen(
+        [
+            py_spy,
+            "record",
+            "--pid",
+            str(master),
+            "--subprocesses",
+            "--format",
+            "raw",
+            "--rate",
+            "250",
+            "--nonblocking",
+            "--duration",
+            str(int(seconds)),
+            *(["--gil"] if gil else []),
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(1.0)
+    outcome = load(port, pool, c, seconds - 1.5)
+    _, errors = recorder.communicate(timeout=60)
+    if not out.exists():
+        print(f"  py-spy recorded nothing: {errors.decode()[-300:]}")
+        return
+    self_time: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    steward: Counter[str] = Counter()
+    total = 0
+    for line in out.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [m for f in stack.split(";") if (m := _FRAME.match(f))]
+        if not frames:
+            continue
+        total += count
+        modules = [_module(m.group("path")) for m in frames]
+        self_time[modules[-1]] += count
+        for module in set(modules):
+            inclusive[module] += count
+        # The innermost Steward frame: where Steward's own code spends (itself or by calling).
+        for m, module in zip(reversed(frames), reversed(modules), strict=True):
+            if module.split(".")[0] in {"alerts", "config", "core", "ops", "tokens", "api"}:
+                steward[f"{module}.{m.group('func')}"] += count
+                break
+    deliveries = len(outcome.latencies)
+    kind = "threads holding the GIL" if gil else "busy or waiting threads"
+    print(
+        f"  {total:,} samples (250/s, {kind}) over {deliveries:,} {alerts}-alert "
+        f"deliveries ({deliveries / max(outcome.elapsed, 1e-9):,.0f}/s); raw stacks: {out}"
+    )
+
+    def show(title: str, counts: Counter[str], n: int) -> None:
+        print(f"  {title}:")
+        for name, count in counts.most_common(n):
+            print(f"    {100 * count / total:5.1f} %  {name}")
+
+    show("self time by module (leaf frame)", self_time, 18)
+    show("inclusive time by module (anywhere on the stack)", inclusive, 18)
+    show("innermost Steward function on the stack", steward, 15)
+
+
+# --- main ------------------------------------------------------------------------------------
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--port", type=int, default=18200)
+    parser.add_argument("--port", type=int, default=18200, help="Steward; the yardstick +1")
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--single", type=int, default=6000, help="1-alert deliveries")
-    parser.add_argument("--batched", type=int, default=1200, help="50-alert deliveries")
+    parser.add_argument("--duration", type=float, default=25.0, help="seconds per case")
+    parser.add_argument("--quick", action="store_true", help="5 s per case")
+    parser.add_argument("--cases", default="1,50", help="alerts per delivery, comma-separated")
+    parser.add_argument("--py-spy", default=os.environ.get("PY_SPY") or shutil.which("py-spy"))
+    parser.add_argument("--profile-seconds", type=float, default=12.0)
+    parser.add_argument("--profile-alerts", type=int, default=1, help="alerts per delivery")
+    parser.add_argument("--no-minimal", action="store_true", help="Steward only")
     args = parser.parse_args()
+    seconds = 5.0 if args.quick else args.duration
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         raise SystemExit("Set DATABASE_URL to a PostgreSQL database (e.g. steward_ingest).")
+    now = datetime.now(UTC)
+    print(f"load average at start: {loadavg()}  ({os.cpu_count()} CPUs)  {now:%F %T} UTC")
     _django()
+    setup_env = dict(os.environ, DEBUG="1")
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
         cwd=ROOT,
         check=True,
-        env=dict(os.environ, DEBUG="1"),
+        env=setup_env,
     )
-    prefill()
+    rule_id = prefill()
     token = make_token()
-    server = start_gunicorn(args.port, args.workers, args.threads)
+    work = Path(tempfile.mkdtemp(prefix="steward-bench-"))
+    shm = Path("/dev/shm") if Path("/dev/shm").is_dir() else work  # noqa: S108 (as the tmpfs)
+    metrics_dir = tempfile.mkdtemp(prefix="steward-metrics-", dir=shm)
+    env = production_env(args.port, metrics_dir)
+    if not (ROOT / "staticfiles" / "staticfiles.json").exists():
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+            cwd=ROOT,
+            check=True,
+            env=env,
+        )
+    shape = gunicorn_shape()
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    print(
+        f"Steward: gunicorn -c deploy/gunicorn.conf.py ({shape['workers']} workers x "
+        f"{shape['threads']} threads, draining worker, max_requests recycling), DEBUG=0, JSON "
+        f"logs at INFO -> {work / 'steward.log'}, metrics in {metrics_dir}, Redis "
+        f"{env['REDIS_URL']} (cache) + {env['CELERY_BROKER_URL']} (broker)"
+    )
+    steward = start(
+        [gunicorn, "config.wsgi:application", "-c", "deploy/gunicorn.conf.py"],
+        env,
+        args.port,
+        work / "steward.log",
+    )
+    minimal = None
     try:
-        # What this machine gives a Django view that touches no database, as a ceiling.
-        elapsed, latencies = load(
-            args.port, token, [b"{}"] * 2000, args.concurrency, "/api/v1/integrations/x/", 404
-        )
-        q = statistics.quantiles(latencies, n=100)
-        print(
-            f"baseline (404 JSON, no database), c={args.concurrency}: "
-            f"{2000 / elapsed:,.0f} requests/s, p50 {q[49] * 1000:.1f} ms, "
-            f"p99 {q[98] * 1000:.1f} ms"
-        )
-        for per_delivery, deliveries in ((1, args.single), (50, args.batched)):
-            warm_up = build_bodies(per_delivery, max(1, deliveries // 20), Expected())
-            load(args.port, token, warm_up, args.concurrency)
-            expected = Expected()
-            bodies = build_bodies(per_delivery, deliveries, expected)
-            alerts = sum(len(json.loads(b)["alerts"]) for b in bodies)
-            cpu = server_cpu_seconds(server.pid)
-            elapsed, latencies = load(args.port, token, bodies, args.concurrency)
-            cpu = server_cpu_seconds(server.pid) - cpu
-            q = statistics.quantiles(latencies, n=100)
-            print(
-                f"{per_delivery:>2} alert(s)/delivery, c={args.concurrency}: "
-                f"{alerts / elapsed:,.0f} alerts/s, {len(bodies) / elapsed:,.0f} requests/s, "
-                f"p50 {q[49] * 1000:.1f} ms, p95 {q[94] * 1000:.1f} ms, p99 {q[98] * 1000:.1f} ms "
-                f"({len(bodies):,} deliveries, {alerts:,} alerts in {elapsed:.1f} s); "
-                f"server CPU {cpu * 1000 / len(bodies):.2f} ms per delivery"
+        if not args.no_minimal:
+            minimal_env = dict(
+                os.environ,
+                BENCH_RULE_ID=str(rule_id),
+                BENCH_TOKEN=token,
+                DJANGO_SETTINGS_MODULE="bench.minimal.settings",
             )
-            verify(expected)
+            minimal = start(
+                [
+                    gunicorn,
+                    "bench.minimal.wsgi:application",
+                    f"--bind=127.0.0.1:{args.port + 1}",
+                    f"--workers={shape['workers']}",
+                    "--worker-class=gthread",
+                    f"--threads={shape['threads']}",
+                    f"--keep-alive={shape['keepalive']}",
+                    "--log-level=warning",
+                ],
+                minimal_env,
+                args.port + 1,
+                work / "minimal.log",
+            )
+            print(
+                f"yardstick: bench/minimal (no middleware, one INSERT … ON CONFLICT), "
+                f"same workers/threads/keep-alive, port {args.port + 1}"
+            )
+        ratios = []
+        for per_delivery in (int(n) for n in args.cases.split(",")):
+            print(
+                f"\n{per_delivery} alert(s) per delivery, c={args.concurrency}, "
+                f"{seconds:.0f} s each (load {loadavg()}):"
+            )
+            servers = [("Steward", WEBHOOK, args.port, steward)]
+            if minimal is not None:
+                servers.append(("minimal", MINIMAL, args.port + 1, minimal))
+            results = {}
+            for name, path, port, process in servers:
+                rate = estimate_rate(port, per_delivery, path, token, args.concurrency)
+                size = int(rate * seconds * 4) + 40000 // per_delivery
+                pool = build_pool(per_delivery, size, path, token)
+                results[name] = measure(name, port, process.pid, pool, args.concurrency, seconds)
+            if minimal is not None:
+                ratio = results["Steward"].alerts_per_s / results["minimal"].alerts_per_s
+                ratios.append((per_delivery, ratio))
+                print(f"  Steward / minimal view: {100 * ratio:.0f} %")
+        print(f"\nload average after the cases: {loadavg()}")
+        log = (work / "steward.log").read_text(errors="replace").splitlines()
+        print(f"Steward log: {len(log):,} JSON lines (access lines included)")
+        if args.py_spy:
+            for gil in (True, False):
+                view = "Python CPU (--gil)" if gil else "wall time incl. database waits"
+                print(
+                    f"\nprofile of Steward, {args.profile_alerts}-alert deliveries, "
+                    f"c={args.concurrency}: {view}"
+                )
+                profile(
+                    args.py_spy,
+                    steward.pid,
+                    args.port,
+                    token,
+                    args.profile_seconds,
+                    args.concurrency,
+                    gil=gil,
+                    alerts=args.profile_alerts,
+                )
+        else:
+            print("\nno profile: py-spy not found (pip install py-spy, or --py-spy PATH)")
     finally:
-        server.terminate()
-        server.wait(timeout=10)
-    from django.db import connection
+        stop(steward)
+        if minimal is not None:
+            stop(minimal)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        _forget_queued_tasks(env["CELERY_BROKER_URL"], env["REDIS_URL"])
+    print(f"load average at end: {loadavg()}")
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM alerts_episode")
-        print(f"episodes in the table afterwards: {cursor.fetchone()[0]:,}")
+
+def _forget_queued_tasks(broker: str, cache: str) -> None:
+    """Nobody consumes the bench's evaluation tasks: drop them and their debounce keys, so a
+    later worker on the same Redis database does not evaluate the bench's weeks."""
+    import redis
+
+    redis.Redis.from_url(broker).delete("celery")
+    client = redis.Redis.from_url(cache)
+    keys = list(client.scan_iter("*steward:evaluation-pending:*"))
+    if keys:
+        client.delete(*keys)
 
 
 if __name__ == "__main__":

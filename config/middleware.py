@@ -11,8 +11,9 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.core.signals import got_request_exception
-from django.http import HttpRequest, HttpResponseBadRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseBase
 from django.template import loader
+from django.urls import Resolver404, ResolverMatch, resolve
 
 from api.errors import is_api_request
 from config.error_pages import database_unavailable
@@ -20,6 +21,7 @@ from core.database import is_database_unavailable
 from core.logs import clean_request_id, request_id_var
 
 _access_log = logging.getLogger("steward.request")
+_WEBHOOK_PREFIX = "/api/v1/integrations/"
 
 # These prefixes authenticate themselves (API tokens) or must answer anonymous probes.
 _SELF_AUTHENTICATED_PREFIXES = ("/api/", "/healthz", "/readyz", "/metrics", "/static/")
@@ -191,3 +193,53 @@ def _note_database_failure(sender: object, **kwargs: Any) -> None:
 
 
 got_request_exception.connect(_note_database_failure, dispatch_uid="steward-database-failure")
+
+
+class WebhookMiddleware:
+    """The webhooks (`/api/v1/integrations/…`) skip the page middleware below this one.
+
+    A webhook authenticates with its token, never with a session or CSRF token, renders no
+    page and sets no cookie, so sessions, CSRF, users, the login check, messages, whitenoise and
+    django-axes only cost it time (about a fifth of a one-alert delivery's CPU). This calls the
+    view directly after what still applies: the Host check (ALLOWED_HOSTS), the http→https
+    redirect when SECURE_SSL_REDIRECT is on (left to the full chain), and the security headers
+    every response carries (SecurityMiddleware's, X-Frame-Options, the Content-Security-Policy).
+    Everything outside it — request id and access line, metrics, 503 while the database is
+    unavailable — applies as to every request. Anything else under the prefix (an unknown
+    path) takes the full chain.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        from django.middleware.clickjacking import XFrameOptionsMiddleware
+        from django.middleware.security import SecurityMiddleware
+
+        self.get_response = get_response
+        self.security = SecurityMiddleware(get_response)
+        self.frame_options = XFrameOptionsMiddleware(get_response)
+        # Resolved webhook paths (URL patterns are fixed for the life of the process).
+        self.matches: dict[str, ResolverMatch] = {}
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        path = request.path_info
+        if not path.startswith(_WEBHOOK_PREFIX) or (
+            settings.SECURE_SSL_REDIRECT and not request.is_secure()
+        ):
+            return self.get_response(request)
+        match = self.matches.get(path)
+        if match is None:
+            try:
+                match = resolve(path)
+            except Resolver404:
+                return self.get_response(request)
+            if len(self.matches) < 64:  # one per source endpoint; odd paths are not kept
+                self.matches[path] = match
+        request.get_host()  # DisallowedHost (400) unless in ALLOWED_HOSTS, as on every path
+        request.resolver_match = match
+        response: HttpResponse = match.func(request, *match.args, **match.kwargs)
+        self.security.process_response(request, response)
+        self.frame_options.process_response(request, response)
+        if settings.STEWARD_CSP and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = settings.STEWARD_CSP
+        if "Content-Length" not in response:  # keep-alive without chunking, as CommonMiddleware
+            response["Content-Length"] = str(len(response.content))
+        return response

@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "ops.middleware.HttpMetricsMiddleware",
     # Outside the session and user middleware, whose database reads it must also answer for.
     "config.middleware.DatabaseUnavailableMiddleware",
+    # Webhooks answer from here: none of the page middleware below applies to them.
+    "config.middleware.WebhookMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

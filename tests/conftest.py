@@ -163,3 +163,17 @@ def member(make_user: Callable[..., User], team: Team) -> User:
     user = make_user("member")
     Membership.objects.create(team=team, user=user, role=Membership.Role.LEAD)
     return user
+
+
+@pytest.fixture(autouse=True)
+def _forget_process_memory() -> Iterator[None]:
+    """What a process remembers between requests (webhook tokens, queued evaluations) must not
+    carry from one test's database and Redis to the next."""
+    from alerts import receivers
+    from tokens import auth_cache
+
+    receivers._queued_until.clear()
+    auth_cache._local.clear()
+    yield
+    receivers._queued_until.clear()
+    auth_cache._local.clear()

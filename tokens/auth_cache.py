@@ -5,11 +5,13 @@ looking the token up in the database each time costs more than the answer itself
 is cached for TOKEN_CACHE_SECONDS under its SHA-256 (never the secret). Saving or deleting
 the token (token_revoke, which the admin uses too) drops the entry at once; a revocation
 that bypassed model signals (a queryset .update()) would take effect here only within the
-TTL. Writes and every other endpoint keep the uncached authentication.
+TTL. The webhooks use `token_authenticate_local` (process memory, same TTL); every other
+endpoint keeps the uncached authentication.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.core.cache import cache
@@ -18,7 +20,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from tokens.authentication import BearerTokenAuthentication, TokenUser, raw_token_from_header
-from tokens.models import ApiToken
+from tokens.models import ApiToken, Integration
 from tokens.services import token_authenticate, token_hash
 
 TOKEN_CACHE_SECONDS = 10
@@ -58,12 +60,54 @@ def _cache_set(key: str, token: ApiToken) -> None:
         pass
 
 
+# Webhook tokens, in this process only: {sha256: (token, monotonic expiry)}. No round trip at
+# all (Redis would be one), so that a delivery pays for its own statements only.
+_local: dict[str, tuple[ApiToken, float]] = {}
+_LOCAL_MAX = 1000
+
+
+def token_authenticate_local(raw: str) -> ApiToken | None:
+    """`token_authenticate` for the webhooks, remembered TOKEN_CACHE_SECONDS in this process.
+
+    Revoking or deleting a token forgets it at once in the process that does it (the admin, a
+    command) and within TOKEN_CACHE_SECONDS in every other worker. Unknown and revoked secrets
+    are never remembered: each costs its database lookup, as before. `last_used_at` is still
+    kept to the minute (refreshed by the lookup after each expiry).
+    """
+    if not raw:
+        return None
+    hashed = token_hash(raw)
+    now = time.monotonic()
+    known = _local.get(hashed)
+    if known is not None and known[1] > now:
+        return known[0]
+    token = token_authenticate(raw)
+    if token is None:
+        _local.pop(hashed, None)
+        return None
+    if token.integration_id is not None:
+        token.integration  # noqa: B018 (loaded once here, not on every delivery)
+    if len(_local) >= _LOCAL_MAX:
+        _local.clear()
+    _local[hashed] = (token, now + TOKEN_CACHE_SECONDS)
+    return token
+
+
 def _forget(sender: Any, instance: ApiToken, **kwargs: Any) -> None:
+    _local.pop(instance.token_hash, None)
     try:
         cache.delete(_key(instance.token_hash))
     except Exception:  # noqa: BLE001, S110
         pass
 
 
+def _forget_all(sender: Any, **kwargs: Any) -> None:
+    """An integration changed (its source, its signing secret): drop the tokens remembered
+    with it."""
+    _local.clear()
+
+
+post_save.connect(_forget_all, sender=Integration, dispatch_uid="token-cache-integration-save")
+post_delete.connect(_forget_all, sender=Integration, dispatch_uid="token-cache-integration-del")
 post_save.connect(_forget, sender=ApiToken, dispatch_uid="token-cache-save")
 post_delete.connect(_forget, sender=ApiToken, dispatch_uid="token-cache-delete")

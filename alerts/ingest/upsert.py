@@ -49,7 +49,7 @@ def episodes_upsert(rows: Sequence[dict[str, object]]) -> None:
     sql = _statements(DEFAULT_DB_ALIAS)
     fields = _fields()
     prepare = [_preparer(f, db) for f in fields]
-    with db.cursor() as cursor:
+    with bound_cursor(db) as cursor:
         for chunk in chunks(rows):
             by_column = [
                 [row[name] if prep is None else prep(row[name]) for row in chunk]
@@ -61,6 +61,26 @@ def episodes_upsert(rows: Sequence[dict[str, object]]) -> None:
                 source = "VALUES " + ", ".join([sql.values_row] * len(chunk))
                 params = [value for row in zip(*by_column, strict=True) for value in row]
             cursor.execute(sql.insert + source + sql.conflict, params)
+
+
+def bound_cursor(db: BaseDatabaseWrapper) -> Any:
+    """Django's cursor, except on PostgreSQL: a server-side-binding psycopg cursor, wrapped as
+    Django wraps its own (query log, database errors as django.db exceptions).
+
+    Django's psycopg cursors bind client-side: every array element of the upsert (and the
+    delivery's whole raw body) was quoted into the SQL text, the largest CPU cost of those
+    statements, and PostgreSQL parsed and planned a new text each time. Bound server-side, the
+    values travel as parameters and psycopg prepares the statement after a few executions."""
+    if db.vendor != "postgresql":
+        return db.cursor()
+    import psycopg
+
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    raw = psycopg.Cursor(db.connection)
+    from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+
+    return CursorDebugWrapper(raw, db) if db.queries_logged else CursorWrapper(raw, db)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,9 +23,9 @@ from alerts.models import Delivery
 from alerts.signals import delivery_recorded
 from core.database import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from core.jsonparse import JsonBadText, JsonTooDeep, json_parse, printable, text_problem
+from tokens.auth_cache import token_authenticate_local
 from tokens.authentication import raw_token_from_header
 from tokens.models import ApiToken
-from tokens.services import token_authenticate
 
 logger = logging.getLogger(__name__)
 _UNAVAILABLE = DATABASE_UNAVAILABLE
@@ -66,7 +66,7 @@ def _receive(request: HttpRequest, spec: SourceSpec) -> tuple[JsonResponse, Deli
     unauthenticated sender must not fill the database) but are still reported as deliveries."""
     raw = raw_token_from_header(request.META.get("HTTP_AUTHORIZATION", ""))
     try:
-        token = token_authenticate(raw) if raw else None
+        token = token_authenticate_local(raw) if raw else None
     except _UNAVAILABLE:
         logger.exception("token lookup failed: database unavailable")
         return _unavailable(), _unsaved(spec, "", "database unavailable")

@@ -170,7 +170,7 @@ def test_database_unavailable_is_503_not_429(post: Post) -> None:
 
 
 def test_database_down_at_token_lookup_is_503(post: Post) -> None:
-    with mock.patch("alerts.ingest.views.token_authenticate", side_effect=OperationalError("down")):
+    with mock.patch("tokens.auth_cache.token_authenticate", side_effect=OperationalError("down")):
         assert post("alertmanager", capture()[0]).status_code == 503
 
 
