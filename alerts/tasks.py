@@ -16,6 +16,7 @@ from django.core.cache import cache
 
 from alerts.noise.evaluation import week_evaluate
 from alerts.noise.locking import EvaluationBusy
+from alerts.retention.services import retention_apply as apply_retention
 from core.database import DATABASE_UNAVAILABLE
 from core.weeks import current_week, parse_week, week_shift
 
@@ -109,3 +110,16 @@ def evaluate_current_week() -> None:
 )
 def evaluate_previous_week() -> None:
     evaluate_week.delay(week_shift(current_week(), -1))
+
+
+@shared_task(
+    name="alerts.retention_apply",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=6 * 3600,
+    time_limit=6 * 3600 + 60,
+    ignore_result=True,
+)
+def retention_apply() -> None:
+    """Daily: trim what is past retention (alerts/retention/services.py); batched, resumable."""
+    apply_retention()
