@@ -27,6 +27,7 @@ SQLite keeps plain tables; everything here is a no-op there.
 from __future__ import annotations
 
 import logging
+import random
 import re
 import time
 from collections.abc import Callable
@@ -46,8 +47,8 @@ PARTITIONED = {"alerts_episode": "starts_at", "alerts_delivery": "received_at"}
 AHEAD_MONTHS = 3
 # Locks on the parent table (attach, detach) wait at most this long, then give way to ingest and
 # retry: a DDL statement queued behind a long query would otherwise queue every insert behind it.
-LOCK_TIMEOUT_MS = 200
-LOCK_ATTEMPTS = 20
+LOCK_TIMEOUT_MS = 25
+LOCK_ATTEMPTS = 400
 
 _NAME = re.compile(r"^(?P<table>.+)_p(?P<year>\d{4})(?P<month>\d{2})$")
 
@@ -127,8 +128,9 @@ def _with_lock_retries(action: str, work: Callable[[CursorWrapper], None]) -> No
         except OperationalError as error:
             if "lock timeout" not in str(error) or attempt == LOCK_ATTEMPTS:
                 raise
-            logger.info("%s: lock busy (attempt %d), retrying", action, attempt)
-            time.sleep(0.05 * attempt)
+            logger.debug("%s: lock busy (attempt %d), retrying", action, attempt)
+            # Let the queued inserts through before queueing again.
+            time.sleep(min(0.5, 0.02 * attempt) * (0.5 + random.random()))  # noqa: S311
 
 
 def create_partition(table: str, month: datetime) -> bool:
@@ -187,25 +189,62 @@ def expired_partitions(table: str, cutoff: datetime) -> list[Partition]:
     """Partitions whose whole month lies before `cutoff`."""
     if not is_partitioned(table):
         return []
-    return [p for p in partitions(table) if p.end <= cutoff]
+    # By name rather than by pg_inherits: a month detached by a run that stopped before its
+    # DROP is still found, and dropped, by the next one.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relkind = 'r' AND relname LIKE %s "
+            "AND relnamespace = current_schema()::regnamespace",
+            [table.replace("_", r"\_") + r"\_p%"],
+        )
+        names = [name for (name,) in cursor.fetchall()]
+    found = []
+    for name in names:
+        match = _NAME.match(name)
+        if match and match["table"] == table:
+            start = datetime(int(match["year"]), int(match["month"]), 1, tzinfo=UTC)
+            found.append(Partition(table, name, start, add_months(start, 1)))
+    return sorted((p for p in found if p.end <= cutoff), key=lambda p: p.start)
+
+
+def estimated_rows(partition: Partition) -> int:
+    """Rows in a partition as of its last ANALYZE (autovacuum keeps it close): counting a
+    month of millions of rows exactly would cost more than dropping it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = to_regclass(%s)",
+            [partition.name],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 def drop_partition(partition: Partition) -> None:
-    """DETACH then DROP, each under a short lock timeout (retried while ingest holds locks)."""
+    """DETACH (a brief ACCESS EXCLUSIVE lock on the parent, under a short lock timeout, retried
+    while ingest holds its locks), then DROP the detached table in its own transaction, which
+    no longer locks the parent. A run stopped between the two leaves a detached table that the
+    next run drops."""
     qn = connection.ops.quote_name
 
-    def work(cursor: CursorWrapper) -> None:
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [partition.name])
-        if not cursor.fetchone()[0]:
+    def detach(cursor: CursorWrapper) -> None:
+        cursor.execute(
+            "SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass(%s) "
+            "AND inhparent = to_regclass(%s)",
+            [partition.name, partition.table],
+        )
+        if cursor.fetchone() is None:
             return
         # Deferred FK checks of rows written earlier in an enclosing transaction (tests, or a
-        # caller's atomic block) must run first: PostgreSQL refuses to drop a table with
+        # caller's atomic block) must run first: PostgreSQL refuses to detach a table with
         # pending trigger events.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f"ALTER TABLE {qn(partition.table)} DETACH PARTITION {qn(partition.name)}")
-        cursor.execute(f"DROP TABLE {qn(partition.name)}")
 
-    _with_lock_retries(f"drop {partition.name}", work)
+    def drop(cursor: CursorWrapper) -> None:
+        cursor.execute(f"DROP TABLE IF EXISTS {qn(partition.name)}")
+
+    _with_lock_retries(f"detach {partition.name}", detach)
+    _with_lock_retries(f"drop {partition.name}", drop)
     logger.info("partition %s dropped", partition.name)
 
 

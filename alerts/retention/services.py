@@ -78,7 +78,8 @@ class RetentionReport:
         out += [
             f"  raw bodies blanked ({verb}): {self.bodies_blanked}",
             f"  deliveries deleted ({verb}): {self.deliveries_deleted}",
-            f"  episodes deleted ({verb}): {self.episodes_deleted}",
+            f"  episodes deleted ({verb}): {self.episodes_deleted}"
+            + (" (dropped partitions: as of their last ANALYZE)" if self.partitions_dropped else ""),
             f"  engagements deleted ({verb}): {self.engagements_deleted}",
             f"  feedback deleted ({verb}): {self.feedback_deleted}",
             f"  partitions created ({verb}): {', '.join(self.partitions_created) or '-'}",
@@ -220,7 +221,7 @@ class _Trim:
                 starts_at__gte=partition.start, starts_at__lt=partition.end
             )
             self._children_of(inside)
-            rows = inside.count()
+            rows = parts.estimated_rows(partition)
             parts.drop_partition(partition)
             self.report.episodes_deleted += rows
             self.report.partitions_dropped.append(partition.name)
@@ -247,7 +248,7 @@ class _Trim:
                 received_at__gte=partition.start, received_at__lt=partition.end
             )
             self._unlink(inside)
-            rows = inside.count()
+            rows = parts.estimated_rows(partition)
             parts.drop_partition(partition)
             self.report.deliveries_deleted += rows
             self.report.partitions_dropped.append(partition.name)

@@ -126,6 +126,8 @@ def test_expired_months_are_dropped_whole_and_the_rest_trimmed_in_batches(
     late_jan.save()
     RuleWeek.objects.create(rule=rule, week="2025-W45", fires=3)
     policy = RetentionPolicy(30, 90, 400, 400, batch_size=10)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE alerts_episode")  # dropped months are counted from statistics
 
     dry = retention_apply(now=NOW, policy=policy, dry_run=True)
     assert {"alerts_episode_p202510", "alerts_episode_p202512"} <= set(dry.partitions_dropped)
