@@ -79,7 +79,7 @@ class RetentionReport:
             f"  raw bodies blanked ({verb}): {self.bodies_blanked}",
             f"  deliveries deleted ({verb}): {self.deliveries_deleted}",
             f"  episodes deleted ({verb}): {self.episodes_deleted}"
-            + (" (dropped partitions: as of their last ANALYZE)" if self.partitions_dropped else ""),
+            + (" (dropped months: as of their last ANALYZE)" if self.partitions_dropped else ""),
             f"  engagements deleted ({verb}): {self.engagements_deleted}",
             f"  feedback deleted ({verb}): {self.feedback_deleted}",
             f"  partitions created ({verb}): {', '.join(self.partitions_created) or '-'}",
