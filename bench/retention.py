@@ -238,6 +238,10 @@ def main() -> None:
     print(f"ingest at {args.rate:.0f} deliveries/s, c={args.concurrency} (1 alert per delivery):")
     print("  " + describe("before the trim", paced.window(0, trim_start)))
     print("  " + describe("during the trim", paced.window(trim_start, trim_end)))
+    for name, start, end in report.phases:
+        if end - start >= 0.5:
+            window = paced.window(trim_start + start, trim_start + end)
+            print("    " + describe(f"{name} ({end - start:.1f} s)", window))
     print("  " + describe("after the trim", paced.window(trim_end, float("inf"))))
     if paced.failures:
         print(f"  {len(paced.failures)} failed requests, e.g. {paced.failures[0]}")

@@ -60,5 +60,5 @@ class Migration(migrations.Migration):
         ),
         # Not reversible: turning partitioned tables back into plain ones is not worth a
         # second code path (restore from a backup taken before migrating instead).
-        migrations.RunPython(partition, migrations.RunPython.noop, elidable=False),
+        migrations.RunPython(partition, reverse_code=None, elidable=False),
     ]

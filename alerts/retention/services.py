@@ -23,6 +23,7 @@ None of them has a foreign key to a delivery, an episode, engagement or feedback
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -46,6 +47,9 @@ class RetentionPolicy:
     episodes_days: int
     feedback_days: int
     batch_size: int
+    # After each batch (and each dropped month) the run rests this many times as long as the
+    # batch took, leaving the database to ingest: a daily task has time, ingest latency has not.
+    rest_ratio: float = 1.0
 
     @classmethod
     def from_settings(cls) -> RetentionPolicy:
@@ -69,6 +73,8 @@ class RetentionReport:
     partitions_created: list[str] = field(default_factory=list)
     partitions_dropped: list[str] = field(default_factory=list)
     cutoffs: dict[str, datetime] = field(default_factory=dict)
+    # (step, seconds from the run's start when it began, when it ended), for the benchmark.
+    phases: list[tuple[str, float, float]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         verb = "would" if self.dry_run else "did"
@@ -110,20 +116,29 @@ def retention_apply(
     ):
         if cut is not None:
             report.cutoffs[name] = cut
-    trim = _Trim(policy.batch_size, report)
+    trim = _Trim(policy, report)
 
     if dry_run:
         _count(report, now, body_cut, delivery_cut, episode_cut, feedback_cut)
         return report
-    report.partitions_created = parts.ensure_partitions(now)
+    began = time.perf_counter()
+
+    def phase(name: str, run: Callable[[], object]) -> None:
+        start = time.perf_counter() - began
+        run()
+        report.phases.append((name, start, time.perf_counter() - began))
+
+    phase(
+        "partitions ahead", lambda: report.partitions_created.extend(parts.ensure_partitions(now))
+    )
     if feedback_cut is not None:
-        trim.children_older_than(feedback_cut)
+        phase("engagement and feedback", lambda: trim.children_older_than(feedback_cut))
     if episode_cut is not None:
-        trim.episodes_before(episode_cut)
+        phase("episodes", lambda: trim.episodes_before(episode_cut))
     if delivery_cut is not None:
-        trim.deliveries_before(delivery_cut)
+        phase("deliveries", lambda: trim.deliveries_before(delivery_cut))
     if body_cut is not None:
-        trim.bodies_before(body_cut, not_before=delivery_cut)
+        phase("raw bodies", lambda: trim.bodies_before(body_cut, not_before=delivery_cut))
     logger.info("retention applied: %s", "; ".join(report.lines()[1:]))
     return report
 
@@ -171,19 +186,26 @@ def _count(
 
 
 class _Trim:
-    def __init__(self, batch_size: int, report: RetentionReport) -> None:
-        self.batch = batch_size
+    def __init__(self, policy: RetentionPolicy, report: RetentionReport) -> None:
+        self.batch = policy.batch_size
+        self.rest_ratio = policy.rest_ratio
         self.report = report
+
+    def _rest(self, since: float) -> None:
+        if self.rest_ratio > 0:
+            time.sleep((time.perf_counter() - since) * self.rest_ratio)
 
     def _batches(self, step: Callable[[], int]) -> int:
         """Run `step` (one batch, one transaction) until it returns fewer rows than a batch."""
         total = 0
         while True:
+            started = time.perf_counter()
             with transaction.atomic():
                 done = step()
             total += done
             if done < self.batch:
                 return total
+            self._rest(started)
 
     # --- engagement and feedback -----------------------------------------------------------
 
@@ -222,7 +244,9 @@ class _Trim:
             )
             self._children_of(inside)
             rows = parts.estimated_rows(partition)
+            started = time.perf_counter()
             parts.drop_partition(partition)
+            self._rest(started)
             self.report.episodes_deleted += rows
             self.report.partitions_dropped.append(partition.name)
 
@@ -249,7 +273,9 @@ class _Trim:
             )
             self._unlink(inside)
             rows = parts.estimated_rows(partition)
+            started = time.perf_counter()
             parts.drop_partition(partition)
+            self._rest(started)
             self.report.deliveries_deleted += rows
             self.report.partitions_dropped.append(partition.name)
 
