@@ -75,10 +75,13 @@ class RetentionReport:
     cutoffs: dict[str, datetime] = field(default_factory=dict)
     # (step, seconds from the run's start when it began, when it ended), for the benchmark.
     phases: list[tuple[str, float, float]] = field(default_factory=list)
+    # False when the run stopped at its deadline; the next run continues.
+    finished: bool = True
 
     def lines(self) -> list[str]:
         verb = "would" if self.dry_run else "did"
-        out = [f"retention ({'dry run' if self.dry_run else 'applied'}):"]
+        state = "dry run" if self.dry_run else "applied" if self.finished else "stopped at deadline"
+        out = [f"retention ({state}):"]
         for name, cutoff in self.cutoffs.items():
             out.append(f"  {name}: before {cutoff.isoformat()}")
         out += [
@@ -98,9 +101,18 @@ def _cutoff(now: datetime, days: int) -> datetime | None:
     return now - timedelta(days=days) if days > 0 else None
 
 
+class _OutOfTime(Exception):
+    pass
+
+
 def retention_apply(
-    *, now: datetime | None = None, policy: RetentionPolicy | None = None, dry_run: bool = False
+    *,
+    now: datetime | None = None,
+    policy: RetentionPolicy | None = None,
+    dry_run: bool = False,
+    seconds: float | None = None,
 ) -> RetentionReport:
+    """Trim what is past retention; with `seconds`, stop starting batches after that long."""
     now = now or timezone.now()
     policy = policy or RetentionPolicy.from_settings()
     report = RetentionReport(dry_run=dry_run)
@@ -116,7 +128,8 @@ def retention_apply(
     ):
         if cut is not None:
             report.cutoffs[name] = cut
-    trim = _Trim(policy, report)
+    deadline = None if seconds is None else time.monotonic() + seconds
+    trim = _Trim(policy, report, deadline)
 
     if dry_run:
         _count(report, now, body_cut, delivery_cut, episode_cut, feedback_cut)
@@ -131,14 +144,18 @@ def retention_apply(
     phase(
         "partitions ahead", lambda: report.partitions_created.extend(parts.ensure_partitions(now))
     )
-    if feedback_cut is not None:
-        phase("engagement and feedback", lambda: trim.children_older_than(feedback_cut))
-    if episode_cut is not None:
-        phase("episodes", lambda: trim.episodes_before(episode_cut))
-    if delivery_cut is not None:
-        phase("deliveries", lambda: trim.deliveries_before(delivery_cut))
-    if body_cut is not None:
-        phase("raw bodies", lambda: trim.bodies_before(body_cut, not_before=delivery_cut))
+    try:
+        if feedback_cut is not None:
+            phase("engagement and feedback", lambda: trim.children_older_than(feedback_cut))
+        if episode_cut is not None:
+            phase("episodes", lambda: trim.episodes_before(episode_cut))
+        if delivery_cut is not None:
+            phase("deliveries", lambda: trim.deliveries_before(delivery_cut))
+        if body_cut is not None:
+            phase("raw bodies", lambda: trim.bodies_before(body_cut, not_before=delivery_cut))
+    except _OutOfTime:
+        report.finished = False
+        logger.info("retention stopped at its deadline; the next run continues")
     logger.info("retention applied: %s", "; ".join(report.lines()[1:]))
     return report
 
@@ -186,25 +203,31 @@ def _count(
 
 
 class _Trim:
-    def __init__(self, policy: RetentionPolicy, report: RetentionReport) -> None:
+    def __init__(
+        self, policy: RetentionPolicy, report: RetentionReport, deadline: float | None
+    ) -> None:
         self.batch = policy.batch_size
         self.rest_ratio = policy.rest_ratio
         self.report = report
+        self.deadline = deadline
 
     def _rest(self, since: float) -> None:
         if self.rest_ratio > 0:
             time.sleep((time.perf_counter() - since) * self.rest_ratio)
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise _OutOfTime
 
-    def _batches(self, step: Callable[[], int]) -> int:
-        """Run `step` (one batch, one transaction) until it returns fewer rows than a batch."""
-        total = 0
+    def _batches(self, step: Callable[[], int], counter: str | None = None) -> None:
+        """Run `step` (one batch, one transaction) until it returns fewer rows than a batch,
+        adding each batch's rows to the report's `counter` as soon as it commits."""
         while True:
             started = time.perf_counter()
             with transaction.atomic():
                 done = step()
-            total += done
+            if counter is not None:
+                setattr(self.report, counter, getattr(self.report, counter) + done)
             if done < self.batch:
-                return total
+                return
             self._rest(started)
 
     # --- engagement and feedback -----------------------------------------------------------
@@ -218,8 +241,8 @@ class _Trim:
             ids = _ids(Feedback.objects.filter(created_at__lt=cut), self.batch)
             return _delete(Feedback, ids)
 
-        self.report.engagements_deleted += self._batches(engagements)
-        self.report.feedback_deleted += self._batches(feedback)
+        self._batches(engagements, "engagements_deleted")
+        self._batches(feedback, "feedback_deleted")
 
     def _children_of(self, episodes: models.QuerySet[Episode]) -> None:
         """Engagement and feedback of these episodes (a CASCADE the database does not do)."""
@@ -232,8 +255,8 @@ class _Trim:
             ids = _ids(Feedback.objects.filter(episode__in=episodes.values("pk")), self.batch)
             return _delete(Feedback, ids)
 
-        self.report.engagements_deleted += self._batches(engagements)
-        self.report.feedback_deleted += self._batches(feedback)
+        self._batches(engagements, "engagements_deleted")
+        self._batches(feedback, "feedback_deleted")
 
     # --- episodes --------------------------------------------------------------------------
 
@@ -262,7 +285,7 @@ class _Trim:
             )
             return _delete(Episode, ids, starts_at__lt=cut)
 
-        self.report.episodes_deleted += self._batches(batch)
+        self._batches(batch, "episodes_deleted")
 
     # --- deliveries ------------------------------------------------------------------------
 
@@ -285,7 +308,7 @@ class _Trim:
                 Episode.objects.filter(first_delivery_id__in=ids).update(first_delivery=None)
             return _delete(Delivery, ids, received_at__lt=cut)
 
-        self.report.deliveries_deleted += self._batches(batch)
+        self._batches(batch, "deliveries_deleted")
 
     def _unlink(self, deliveries: models.QuerySet[Delivery]) -> None:
         """Episodes stop pointing at these deliveries (the ORM's SET_NULL), in batches."""

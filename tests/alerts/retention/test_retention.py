@@ -213,3 +213,18 @@ def test_the_command_prints_a_dry_run(rule: AlertRule, frozen_now: datetime) -> 
     call_command("apply_retention", "--dry-run", stdout=out)
     assert "episodes deleted (would): 1" in out.getvalue()
     assert Episode.objects.count() == 1
+
+
+def test_a_run_past_its_deadline_stops_between_batches_and_the_next_one_continues(
+    rule: AlertRule,
+) -> None:
+    for _ in range(6):
+        episode(rule, 500)
+    policy = RetentionPolicy(30, 90, 400, 400, batch_size=2, rest_ratio=0)
+    stopped = retention_apply(now=NOW, policy=policy, seconds=0)
+    assert not stopped.finished
+    assert stopped.episodes_deleted == 2  # one batch, then the deadline
+    assert Episode.objects.count() == 4
+    rest = retention_apply(now=NOW, policy=policy)
+    assert rest.finished
+    assert not Episode.objects.exists()
