@@ -239,7 +239,7 @@ def main() -> None:
     print("  " + describe("before the trim", paced.window(0, trim_start)))
     print("  " + describe("during the trim", paced.window(trim_start, trim_end)))
     for name, start, end in report.phases:
-        if end - start >= 0.5:
+        if end - start >= 0.5 and name != "episodes":
             window = paced.window(trim_start + start, trim_start + end)
             print("    " + describe(f"{name} ({end - start:.1f} s)", window))
     print("  " + describe("after the trim", paced.window(trim_end, float("inf"))))

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -134,12 +135,10 @@ def retention_apply(
     if dry_run:
         _count(report, now, body_cut, delivery_cut, episode_cut, feedback_cut)
         return report
-    began = time.perf_counter()
 
     def phase(name: str, run: Callable[[], object]) -> None:
-        start = time.perf_counter() - began
-        run()
-        report.phases.append((name, start, time.perf_counter() - began))
+        with trim.phase(name):
+            run()
 
     phase(
         "partitions ahead", lambda: report.partitions_created.extend(parts.ensure_partitions(now))
@@ -210,6 +209,15 @@ class _Trim:
         self.rest_ratio = policy.rest_ratio
         self.report = report
         self.deadline = deadline
+        self.began = time.perf_counter()
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        start = time.perf_counter() - self.began
+        try:
+            yield
+        finally:
+            self.report.phases.append((name, start, time.perf_counter() - self.began))
 
     def _rest(self, since: float) -> None:
         if self.rest_ratio > 0:
@@ -261,6 +269,12 @@ class _Trim:
     # --- episodes --------------------------------------------------------------------------
 
     def episodes_before(self, cut: datetime) -> None:
+        with self.phase("episode months dropped"):
+            self._episode_months_before(cut)
+        with self.phase("episodes deleted by rows"):
+            self._episode_rows_before(cut)
+
+    def _episode_months_before(self, cut: datetime) -> None:
         for partition in parts.expired_partitions(Episode._meta.db_table, cut):
             inside = Episode.objects.filter(
                 starts_at__gte=partition.start, starts_at__lt=partition.end
@@ -269,10 +283,11 @@ class _Trim:
             rows = parts.estimated_rows(partition)
             started = time.perf_counter()
             parts.drop_partition(partition)
-            self._rest(started)
             self.report.episodes_deleted += rows
             self.report.partitions_dropped.append(partition.name)
+            self._rest(started)
 
+    def _episode_rows_before(self, cut: datetime) -> None:
         def batch() -> int:
             ids = _ids(Episode.objects.filter(starts_at__lt=cut), self.batch)
             if not ids:
@@ -298,9 +313,9 @@ class _Trim:
             rows = parts.estimated_rows(partition)
             started = time.perf_counter()
             parts.drop_partition(partition)
-            self._rest(started)
             self.report.deliveries_deleted += rows
             self.report.partitions_dropped.append(partition.name)
+            self._rest(started)
 
         def batch() -> int:
             ids = _ids(Delivery.objects.filter(received_at__lt=cut), self.batch)
