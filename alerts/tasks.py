@@ -12,10 +12,12 @@ from typing import Any
 from celery import shared_task
 from celery.app.task import Task
 from celery.utils.time import get_exponential_backoff_interval
+from django.conf import settings
 from django.core.cache import cache
 
 from alerts.noise.evaluation import week_evaluate
 from alerts.noise.locking import EvaluationBusy
+from alerts.retention.services import retention_apply as apply_retention
 from core.database import DATABASE_UNAVAILABLE
 from core.weeks import current_week, parse_week, week_shift
 
@@ -109,3 +111,17 @@ def evaluate_current_week() -> None:
 )
 def evaluate_previous_week() -> None:
     evaluate_week.delay(week_shift(current_week(), -1))
+
+
+@shared_task(
+    name="alerts.retention_apply",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def retention_apply() -> None:
+    """Daily: trim what is past retention (alerts/retention/services.py); batched, resumable.
+
+    Within the usual task time limits (so a redelivery never overlaps a running trim): it stops
+    starting batches at 80 % of the soft limit, and the next run continues."""
+    apply_retention(seconds=settings.CELERY_TASK_SOFT_TIME_LIMIT * 0.8)

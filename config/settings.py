@@ -251,6 +251,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "fleet.snapshot_scorecards",
         "schedule": crontab(minute=0, hour=6, day_of_week="mon"),
     },
+    # Daily 03:30 UTC: retention (alerts/retention/services.py), batched; also creates the
+    # PostgreSQL partitions of the months ahead.
+    "retention-apply": {
+        "task": "alerts.retention_apply",
+        "schedule": crontab(minute=30, hour=3),
+    },
 }
 # Runbook automation: settle verifications whose episode resolved or whose wait ran out (a
 # worker's verify task does it on time; this catches what a lost task left pending).
@@ -363,6 +369,18 @@ STEWARD_DUPLICATE_RATIO = env_float("STEWARD_DUPLICATE_RATIO", 0.8, minimum=0)
 STEWARD_DUPLICATE_MIN_EPISODES = env_int("STEWARD_DUPLICATE_MIN_EPISODES", 5, minimum=1)
 STEWARD_LONG_MUTED_DAYS = env_int("STEWARD_LONG_MUTED_DAYS", 60, minimum=1)
 STEWARD_SILENT_DAYS = env_int("STEWARD_SILENT_DAYS", 90, minimum=1)
+# Retention (alerts/retention/): days to keep each kind of data, 0 = forever. Raw delivery bodies
+# are blanked (the delivery row stays) after 30 days; episodes are kept 400 days, a year of
+# trends for the review plus margin; weekly statistics, flags, decisions and scorecard
+# snapshots are kept regardless.
+STEWARD_RETAIN_DELIVERY_BODY_DAYS = env_int("STEWARD_RETAIN_DELIVERY_BODY_DAYS", 30, minimum=0)
+STEWARD_RETAIN_DELIVERIES_DAYS = env_int("STEWARD_RETAIN_DELIVERIES_DAYS", 90, minimum=0)
+STEWARD_RETAIN_EPISODES_DAYS = env_int("STEWARD_RETAIN_EPISODES_DAYS", 400, minimum=0)
+STEWARD_RETAIN_FEEDBACK_DAYS = env_int(
+    "STEWARD_RETAIN_FEEDBACK_DAYS", STEWARD_RETAIN_EPISODES_DAYS, minimum=0
+)
+# Rows per retention batch (one short transaction each).
+STEWARD_RETENTION_BATCH = env_int("STEWARD_RETENTION_BATCH", 2000, minimum=1)
 STEWARD_RUNBOOK_REVIEW_DAYS = env_int("STEWARD_RUNBOOK_REVIEW_DAYS", 90, minimum=1)
 # Who to call when an alert has no owner (shown on the on-call page), e.g. "#sre-oncall".
 STEWARD_FALLBACK_CONTACT = env_str("STEWARD_FALLBACK_CONTACT", "") or ""

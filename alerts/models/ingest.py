@@ -76,8 +76,17 @@ class Episode(models.Model):
         "fleet.AISystem", null=True, blank=True, on_delete=models.SET_NULL, related_name="episodes"
     )
     generator_url = models.URLField(max_length=2000, blank=True)
+    # No database FK constraints point at Delivery or Episode: on PostgreSQL both tables are
+    # partitioned by time (alerts/retention/partitions.py), and a foreign key to a partitioned
+    # table would need the partition key in its target. The ORM still cascades (and sets null)
+    # on delete; retention deletes children first (alerts/retention/services.py).
     first_delivery = models.ForeignKey(
-        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Delivery,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     last_notified_at = models.DateTimeField(null=True, blank=True)
     notification_count = models.PositiveIntegerField(default=0)
@@ -131,7 +140,9 @@ class Engagement(models.Model):
         RUNBOOK_VIEW = "runbook_view", "Opened the runbook page"
         FEEDBACK = "feedback", "Gave feedback"
 
-    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="engagements")
+    episode = models.ForeignKey(
+        Episode, on_delete=models.CASCADE, related_name="engagements", db_constraint=False
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -153,7 +164,9 @@ class Engagement(models.Model):
 class Feedback(models.Model):
     """An on-call engineer's verdict on an episode; one per user and episode, changeable."""
 
-    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="feedback")
+    episode = models.ForeignKey(
+        Episode, on_delete=models.CASCADE, related_name="feedback", db_constraint=False
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_feedback"
     )
