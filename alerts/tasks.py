@@ -36,6 +36,10 @@ CONNECTION_RETRIES = 8
 CONNECTION_BACKOFF_MAX_SECONDS = 60
 # The busy case waits for the running evaluation of the same week.
 BUSY_RETRY_SECONDS = 30
+# ... except a scheduled request's first retry: when two workers got the same tick at the same
+# moment, the lock holder is usually running that very tick, and has recorded its claim by
+# then, so the duplicate is dropped within seconds instead of waiting in the queue.
+BUSY_FIRST_RETRY_SECONDS = 2
 
 # Every task: acknowledged after it ran (acks_late) and requeued if its worker dies
 # (reject_on_worker_lost), which is safe because the tasks are idempotent; bounded in time.
@@ -68,7 +72,9 @@ def evaluate_week(self: Task[Any, Any], week: str, trigger: str = "") -> None:
             logger.info("evaluation of %s already running; not waiting for it", week)
             return
         # Another worker is evaluating this week with possibly older data: run after it.
-        raise self.retry(exc=busy, countdown=BUSY_RETRY_SECONDS) from busy
+        first = trigger and self.request.retries == 0
+        countdown = BUSY_FIRST_RETRY_SECONDS if first else BUSY_RETRY_SECONDS
+        raise self.retry(exc=busy, countdown=countdown) from busy
     except DATABASE_UNAVAILABLE as lost:
         # The week's transaction rolled back and its lock went with the connection; Celery's
         # Django fixup replaces the unusable connection before the next attempt.

@@ -1,7 +1,7 @@
 """Real services a test starts and stops itself: a Redis server and a Celery worker.
 
 Built for the fault tests (Redis stopped during deliveries, a worker killed mid-evaluation):
-each runs on a port of this branch's range, on 127.0.0.1, and is always stopped at the end.
+each runs on 127.0.0.1 on a port from `free_port()`, and is always stopped at the end.
 """
 
 from __future__ import annotations
@@ -16,6 +16,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on, picked by the kernel (bind to port 0), so
+    that two test suites running at once on one machine never reach for the same number."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def wait_for_port(port: int, *, up: bool, timeout: float = 15.0) -> bool:
