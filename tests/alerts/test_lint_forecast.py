@@ -24,8 +24,9 @@ from django.core.management import call_command
 from alerts.lint.engine import lint_rule_files
 from alerts.lint.forecast import count_fires, step_for
 from tests.conftest import require_service
+from tests.support.processes import free_port
 
-PORT = 18510
+PORT = free_port()
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 CONFIG = f"""global:
   scrape_interval: 1s

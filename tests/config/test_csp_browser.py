@@ -16,8 +16,9 @@ from django.db import connections
 from playwright.sync_api import Page
 
 from tests.conftest import require_service
+from tests.support.processes import free_port
 
-PORT = 18830
+PORT = free_port()
 CHROMIUM = Path("/usr/bin/chromium")
 
 

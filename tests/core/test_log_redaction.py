@@ -17,7 +17,10 @@ from django.core.wsgi import get_wsgi_application
 from django.test import Client
 
 from core.logs import logging_config, redact
+from tests.support.processes import free_port
 from tokens.services import token_create
+
+PORT = free_port()  # Django's development server for the request-line test
 
 SLACK = "https://hooks.slack.com/services/T000/B000/TESTSECRETslack"
 
@@ -93,7 +96,7 @@ def test_secrets_in_message_args_extras_and_exceptions_are_masked(
 def _serve_with_runserver(requests: list[tuple[str, dict[str, str]]]) -> None:
     """Send `requests` to Django's development server (what `make demo` runs), which logs each
     request line after answering; return once every line is written."""
-    server = make_server("127.0.0.1", 19230, get_wsgi_application(), WSGIServer, WSGIRequestHandler)
+    server = make_server("127.0.0.1", PORT, get_wsgi_application(), WSGIServer, WSGIRequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -112,7 +115,7 @@ def test_a_token_in_the_query_string_or_a_failed_auth_is_not_logged(
 ) -> None:
     staff = User.objects.create_user("log-staff", is_staff=True)
     _, raw = token_create(name="query", scope="read", created_by=staff)
-    base = "http://127.0.0.1:19230/api/v1/ownership/?alertname=X"
+    base = f"http://127.0.0.1:{PORT}/api/v1/ownership/?alertname=X"
     _serve_with_runserver(
         [
             (f"{base}&token={raw}", {}),

@@ -18,12 +18,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` different ports on 127.0.0.1 that nothing listens on, picked by the kernel
+    (bind to port 0, all held until every one is picked), so that two test suites running at
+    once on one machine never reach for the same number. Also "a port where nobody listens"."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
 def free_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on, picked by the kernel (bind to port 0), so
-    that two test suites running at once on one machine never reach for the same number."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return free_ports(1)[0]
 
 
 def wait_for_port(port: int, *, up: bool, timeout: float = 15.0) -> bool:
