@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import nullcontext
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
@@ -73,8 +74,10 @@ def week_evaluate(*, week: str, now: datetime | None = None, trigger: str = "") 
         )
         # started_at is read after the lock is held, so that the intervals of two evaluations
         # of one week never overlap, even when this one was requested while another ran.
+        # Only a trigger can collide (evaluation_once_per_trigger); its INSERT gets a
+        # savepoint so that a refused claim leaves an enclosing transaction usable.
         try:
-            with transaction.atomic():
+            with transaction.atomic() if trigger else nullcontext():
                 evaluation = Evaluation.objects.create(
                     week=week,
                     status=Evaluation.Status.RUNNING,
@@ -82,7 +85,7 @@ def week_evaluate(*, week: str, now: datetime | None = None, trigger: str = "") 
                     requested_at=now,
                     started_at=timezone.now(),
                 )
-        except IntegrityError as taken:  # evaluation_once_per_trigger: claimed meanwhile
+        except IntegrityError as taken:  # claimed by another worker meanwhile
             raise AlreadyEvaluated(f"{week} was already evaluated for {trigger}.") from taken
         try:
             rules, raised = _evaluate(week=week, start=start, end=end, now=now)

@@ -17,7 +17,7 @@ from django.core.wsgi import get_wsgi_application
 from django.test import Client
 
 from core.logs import logging_config, redact
-from tests.support.processes import free_port
+from tests.support.processes import free_port, serve_then_close
 from tokens.services import token_create
 
 PORT = free_port()  # Django's development server for the request-line test
@@ -97,7 +97,8 @@ def _serve_with_runserver(requests: list[tuple[str, dict[str, str]]]) -> None:
     """Send `requests` to Django's development server (what `make demo` runs), which logs each
     request line after answering; return once every line is written."""
     server = make_server("127.0.0.1", PORT, get_wsgi_application(), WSGIServer, WSGIRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # The thread's own database connection (the token lookup) is closed when it stops.
+    thread = threading.Thread(target=serve_then_close, args=(server,), daemon=True)
     thread.start()
     try:
         for url, headers in requests:
@@ -107,6 +108,7 @@ def _serve_with_runserver(requests: list[tuple[str, dict[str, str]]]) -> None:
     finally:
         server.shutdown()  # returns after the request being handled has been logged
         server.server_close()
+        thread.join(timeout=10)
 
 
 @pytest.mark.django_db(transaction=True)
