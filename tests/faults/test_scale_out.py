@@ -175,7 +175,7 @@ def test_two_web_instances_and_two_workers_double_nothing_and_evaluate_each_week
     # The debounce spans both instances (shared cache): the changed week is evaluated.
     wait_for(
         lambda: drained() and Evaluation.objects.filter(week=week, trigger="").exists(),
-        seconds=30,
+        seconds=60,  # a debounced run that found the week busy retries 30 s later
         what="the debounced evaluation of the changed week",
         logs=logs(),
     )
