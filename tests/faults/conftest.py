@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from django.db import connection
 
+from alerts.models import Evaluation
 from core.weeks import current_week, week_bounds, week_shift
 from tests.conftest import require_service
 from tests.support.processes import ROOT, CeleryWorker, RedisServer, free_port, wait_for_port
@@ -169,6 +171,21 @@ def stop_all(processes: list[Gunicorn] | list[CeleryWorker]) -> None:
     if processes:
         with ThreadPoolExecutor(max_workers=len(processes)) as pool:
             list(pool.map(lambda process: process.stop(), processes))
+
+
+def evaluations_idle(cache_url: str, broker_url: str) -> Callable[[], bool]:
+    """A check that no evaluation is pending, queued or held by a worker, and none is running."""
+    cache, broker = redis.Redis.from_url(cache_url), redis.Redis.from_url(broker_url)
+
+    def idle() -> bool:
+        return (
+            not cache.keys("*evaluation-pending*")
+            and broker.llen("celery") == 0
+            and broker.hlen("unacked") == 0
+            and not Evaluation.objects.exclude(status="done").exists()
+        )
+
+    return idle
 
 
 def this_week_start() -> tuple[str, datetime]:

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from celery import Celery
 from django.db.models import Count
 from django.utils.dateparse import parse_datetime
@@ -29,7 +28,7 @@ from django.utils.dateparse import parse_datetime
 from alerts.integrations.alertmanager.fingerprint import fingerprint
 from alerts.models import Delivery, Episode, Evaluation, RuleWeek
 from core.weeks import current_week
-from tests.faults.conftest import Gunicorn, last_week_start, post, wait_for
+from tests.faults.conftest import Gunicorn, evaluations_idle, last_week_start, post, wait_for
 from tests.support.evaluation_pause import PAUSE_ENV
 from tests.support.noise_results import clean_results, results
 from tests.support.processes import CeleryWorker, RedisServer
@@ -161,15 +160,7 @@ def test_two_web_instances_and_two_workers_double_nothing_and_evaluate_each_week
     assert Delivery.objects.filter(outcome="accepted").count() == posts == 2 * 6 * REPLICAS
     assert not Delivery.objects.exclude(outcome="accepted").exists()
 
-    cache, broker = redis.Redis.from_url(cache_url), redis.Redis.from_url(broker_url)
-
-    def drained() -> bool:
-        return (
-            not cache.keys("*evaluation-pending*")
-            and broker.llen("celery") == 0
-            and broker.hlen("unacked") == 0
-            and not Evaluation.objects.exclude(status="done").exists()
-        )
+    drained = evaluations_idle(cache_url, broker_url)
 
     logs = lambda: "".join(w.log() for w in workers)  # noqa: E731
     # The debounce spans both instances (shared cache): the changed week is evaluated.
