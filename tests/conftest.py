@@ -11,8 +11,10 @@ import io
 import logging
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Any
 
 import pytest
 import time_machine
@@ -114,6 +116,65 @@ def require_service(available: bool, what: str) -> None:
     if settings.STEWARD_REQUIRE_SERVICES:
         pytest.fail(f"{what} is required (STEWARD_REQUIRE_SERVICES=1) but not available.")
     pytest.skip(f"{what} not available")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(
+    django_db_setup: None, django_db_blocker: Any
+) -> Iterator[None]:  # pytest-django's, wrapped
+    """pytest-django's test database, and at the end of the run a check that no test left a
+    session open on it (a thread's or a server's connection never closed): PostgreSQL then
+    refuses to drop it ("is being accessed by other users") and the next run starts dirty.
+    Subprocesses' backends get a few seconds to end; what stays is named and terminated."""
+    yield
+    with django_db_blocker.unblock():
+        left = _sessions_left_on_the_test_database()
+    if left:
+        pytest.fail(
+            "Sessions left open on the test database (terminated now): "
+            + "; ".join(
+                f"pid {pid} {app!r} since {start:%H:%M:%S}: {query}"
+                for pid, app, start, query in left
+            ),
+            pytrace=False,
+        )
+
+
+@pytest.fixture(autouse=True)
+def _sessions_left_by_this_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With STEWARD_TEST_SESSION_CHECK=each, the end-of-run check after every test that used
+    the database, to find which one leaves a session (bisection in one run)."""
+    yield
+    if os.environ.get("STEWARD_TEST_SESSION_CHECK") != "each":
+        return
+    if not {"_django_db_helper", "db", "transactional_db"} & set(request.fixturenames):
+        return
+    blocker = request.getfixturevalue("django_db_blocker")
+    with blocker.unblock():
+        left = _sessions_left_on_the_test_database(grace_seconds=2.0)
+    if left:
+        pytest.fail(f"{request.node.nodeid} left sessions open on the test database: {left}")
+
+
+def _sessions_left_on_the_test_database(grace_seconds: float = 5.0) -> list[tuple[Any, ...]]:
+    if connection.vendor != "postgresql":
+        return []
+    sql = (
+        "SELECT pid, application_name, backend_start, left(query, 200) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    deadline = time.monotonic() + grace_seconds
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(sql)
+            left = cursor.fetchall()
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        for pid, *_ in left:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    connection.close()
+    return left
 
 
 @pytest.fixture

@@ -109,6 +109,15 @@ class Evaluation(models.Model):
 
     week = models.CharField(max_length=8)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    trigger = models.CharField(
+        max_length=40,
+        blank=True,
+        default="",
+        help_text=(
+            "The scheduled run that asked for it (`hourly@2026-12-04T18:00Z`, `weekly`); blank "
+            "when a change or a person did. A week is evaluated once per trigger."
+        ),
+    )
     requested_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -119,6 +128,16 @@ class Evaluation(models.Model):
     class Meta:
         ordering = ["-requested_at"]
         indexes = [models.Index(fields=["week", "status"], name="evaluation_week_status")]
+        constraints = [
+            # Two beats (or two workers given the same scheduled request) cannot both evaluate
+            # a week for one tick: the second claim of (week, trigger) fails. A failed run
+            # leaves the index, so its retry can claim the tick again.
+            models.UniqueConstraint(
+                fields=["week", "trigger"],
+                condition=~models.Q(trigger="") & ~models.Q(status="failed"),
+                name="evaluation_once_per_trigger",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"evaluation {self.week} ({self.status})"

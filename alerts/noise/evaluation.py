@@ -1,7 +1,10 @@
 """`week_evaluate`: compute and store one ISO week's statistics, co-firing pairs and flags.
 
 1. Take the week's lock (`locking.week_lock`); evaluations left "running" by a killed worker
-   are marked failed, since holding the lock proves nobody is running them.
+   are marked failed, since holding the lock proves nobody is running them. A scheduled
+   request (a `trigger` such as `hourly@…`) claims its (week, trigger) first: when another
+   worker already ran or runs it — two beats, or the same tick received twice — this one
+   raises `AlreadyEvaluated` instead of evaluating the week a second time.
 2. Read, set-based, with a fixed number of queries: statistics, the 4 previous weeks' fires,
    co-firing pairs, catalog facts.
 3. Derive flags in Python (linear in the rows read, no queries).
@@ -14,9 +17,10 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import nullcontext
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from alerts.models import CoFiring, Evaluation, RuleFlag, RuleWeek
@@ -24,7 +28,7 @@ from alerts.noise import flags as flag_rules
 from alerts.noise.catalog import rule_facts
 from alerts.noise.cofiring import Pair, week_cofiring
 from alerts.noise.flags import RaisedFlag, RuleFacts
-from alerts.noise.locking import week_lock
+from alerts.noise.locking import AlreadyEvaluated, week_lock
 from alerts.noise.sql import insert_rows
 from alerts.noise.statistics import RuleStats, previous_weeks_fires, week_statistics
 from alerts.signals import evaluation_finished, evaluation_writing
@@ -51,12 +55,17 @@ _WEEK_COLUMNS = [
 ]
 
 
-def week_evaluate(*, week: str, now: datetime | None = None) -> Evaluation:
+def week_evaluate(*, week: str, now: datetime | None = None, trigger: str = "") -> Evaluation:
     """Evaluate `week` (e.g. "2026-W47") and replace its stored results. Raises ValueError on a
-    malformed week and `EvaluationBusy` when the week is being evaluated elsewhere."""
+    malformed week, `EvaluationBusy` when the week is being evaluated elsewhere, and
+    `AlreadyEvaluated` when `trigger` (a scheduled run) was already carried out for the week."""
     start, end = week_bounds(week)
     now = now or timezone.now()
     clock = time.monotonic()
+    if trigger and _claimed(week, trigger):
+        # Checked before the lock, so a duplicate that arrives while the first one runs is
+        # dropped at once instead of waiting for the week to be free.
+        raise AlreadyEvaluated(f"{week} was already evaluated for {trigger}.")
     with week_lock(week):
         Evaluation.objects.filter(week=week, status=Evaluation.Status.RUNNING).update(
             status=Evaluation.Status.FAILED,
@@ -65,12 +74,19 @@ def week_evaluate(*, week: str, now: datetime | None = None) -> Evaluation:
         )
         # started_at is read after the lock is held, so that the intervals of two evaluations
         # of one week never overlap, even when this one was requested while another ran.
-        evaluation = Evaluation.objects.create(
-            week=week,
-            status=Evaluation.Status.RUNNING,
-            requested_at=now,
-            started_at=timezone.now(),
-        )
+        # Only a trigger can collide (evaluation_once_per_trigger); its INSERT gets a
+        # savepoint so that a refused claim leaves an enclosing transaction usable.
+        try:
+            with transaction.atomic() if trigger else nullcontext():
+                evaluation = Evaluation.objects.create(
+                    week=week,
+                    status=Evaluation.Status.RUNNING,
+                    trigger=trigger,
+                    requested_at=now,
+                    started_at=timezone.now(),
+                )
+        except IntegrityError as taken:  # claimed by another worker meanwhile
+            raise AlreadyEvaluated(f"{week} was already evaluated for {trigger}.") from taken
         try:
             rules, raised = _evaluate(week=week, start=start, end=end, now=now)
         except Exception as error:
@@ -83,6 +99,14 @@ def week_evaluate(*, week: str, now: datetime | None = None) -> Evaluation:
         evaluation.flags_raised = raised
         _finish(evaluation, clock)
     return evaluation
+
+
+def _claimed(week: str, trigger: str) -> bool:
+    return (
+        Evaluation.objects.filter(week=week, trigger=trigger)
+        .exclude(status=Evaluation.Status.FAILED)
+        .exists()
+    )
 
 
 def _finish(evaluation: Evaluation, clock: float) -> None:

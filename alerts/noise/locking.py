@@ -1,4 +1,5 @@
-"""A lock so that two evaluations of the same week never overlap, across processes and hosts.
+"""A lock so that two evaluations of the same week never overlap, across processes and hosts,
+and the claim that makes a scheduled request of a week run once (`AlreadyEvaluated`).
 
 On PostgreSQL it is a session-level advisory lock keyed by the week: held by the database
 connection, visible to every worker on every machine, and released by PostgreSQL itself when the
@@ -24,6 +25,12 @@ _LOCK_CLASS = 0x5E7A
 
 class EvaluationBusy(Exception):
     """Another evaluation of this week is running right now."""
+
+
+class AlreadyEvaluated(Exception):
+    """The week was already evaluated (or is being evaluated) for this trigger: a scheduled
+    request that two beats sent, or that two workers received, is carried out once. The claim
+    is the `evaluation_once_per_trigger` unique constraint on Evaluation(week, trigger)."""
 
 
 @contextmanager

@@ -23,8 +23,9 @@ from django.core.management import call_command
 
 from alerts.lint.engine import lint_rule_files
 from tests.conftest import require_service
+from tests.support.processes import free_port
 
-PORT = 24511
+PORT = free_port()
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 CONFIG = f"""global:
   scrape_interval: 1s

@@ -17,9 +17,10 @@ import requests
 from alerts.integrations.alertmanager.backfill import alerts_backfill
 from alerts.integrations.prometheus.client import PrometheusError, prometheus_rule_groups
 from alerts.lint.engine import lint_rule_files
+from tests.support.processes import free_port
 from tests.support.tls import https_prometheus
 
-PORT = 19601
+PORT = free_port()
 SINCE = datetime(2026, 11, 23, tzinfo=UTC)
 RULES = """groups:
   - name: g

@@ -12,14 +12,15 @@ from django.test import override_settings
 from alerts import tasks
 from alerts.signals import episodes_changed
 from tests.alerts.noise.conftest import WEEK
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.django_db
 
-# Nothing listens on this port (this branch's range): every cache call is refused, for real.
+# Nothing listens on this port: every cache call is refused, for real.
 UNREACHABLE_REDIS = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": "redis://127.0.0.1:19412/0",
+        "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
 }
@@ -29,7 +30,7 @@ LOCAL = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
-    monkeypatch.setattr(tasks, "week_evaluate", lambda *, week: seen.append(week))
+    monkeypatch.setattr(tasks, "week_evaluate", lambda *, week, trigger="": seen.append(week))
     return seen
 
 

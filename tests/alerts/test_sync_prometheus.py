@@ -17,10 +17,11 @@ from django.core.management import CommandError, call_command
 from alerts.models import AlertRule
 from fleet.models import Team
 from tests.conftest import require_service
+from tests.support.processes import free_ports
 
 pytestmark = [pytest.mark.django_db, pytest.mark.e2e]
 
-PORT = 18190
+PORT, CLOSED_PORT = free_ports(2)
 URL = f"http://127.0.0.1:{PORT}"
 CAPTURE = Path(__file__).parent / "fixtures" / "capture-rules.yml"
 RULES = """
@@ -109,7 +110,7 @@ def test_sync_imports_alert_rules_from_prometheus_idempotently(prometheus: str) 
 
 def test_sync_without_reachable_prometheus_fails_clearly() -> None:
     with pytest.raises(CommandError, match="Cannot reach Prometheus"):
-        _sync("http://127.0.0.1:18199")
+        _sync(f"http://127.0.0.1:{CLOSED_PORT}")
 
 
 def test_sync_without_url_says_what_to_set(settings: Any) -> None:

@@ -27,7 +27,7 @@ def _clear_cache() -> None:
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
-    monkeypatch.setattr(tasks, "week_evaluate", lambda *, week: seen.append(week))
+    monkeypatch.setattr(tasks, "week_evaluate", lambda *, week, trigger="": seen.append(week))
     return seen
 
 
@@ -62,6 +62,32 @@ def test_scheduled_tasks_pick_the_current_and_previous_week(
     tasks.evaluate_current_week.delay()
     tasks.evaluate_previous_week.delay()
     assert calls == [THIS_WEEK, LAST_WEEK]
+
+
+def test_scheduled_tasks_name_their_tick(
+    monkeypatch: pytest.MonkeyPatch, frozen_now: datetime
+) -> None:
+    seen: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        tasks, "week_evaluate", lambda *, week, trigger="": seen.append((week, trigger))
+    )
+    tasks.evaluate_current_week.delay()
+    tasks.evaluate_current_week.delay(slot_seconds=2)
+    tasks.evaluate_previous_week.delay()
+    hour = frozen_now.strftime("%Y-%m-%dT%H:00Z")
+    assert seen[0] == (THIS_WEEK, f"hourly@{hour}")
+    assert seen[1][1].startswith(f"hourly@{frozen_now:%Y-%m-%dT%H:%M}:")
+    assert seen[2] == (LAST_WEEK, "weekly")
+
+
+def test_the_same_tick_sent_twice_evaluates_the_week_once(frozen_now: datetime) -> None:
+    """Two beats: each sends the Monday and the hourly request; each week is evaluated once."""
+    for _ in range(2):
+        tasks.evaluate_previous_week.delay()
+        tasks.evaluate_current_week.delay()
+    runs = Evaluation.objects.values_list("week", "trigger", "status")
+    hour = frozen_now.strftime("%Y-%m-%dT%H:00Z")
+    assert sorted(runs) == [(LAST_WEEK, "weekly", "done"), (THIS_WEEK, f"hourly@{hour}", "done")]
 
 
 def test_beat_schedule_runs_hourly_and_monday_morning() -> None:
@@ -122,7 +148,7 @@ def test_in_process_a_busy_week_is_skipped_instead_of_blocking_the_request(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # SQLite has no cross-process lock to hold, so the lock's answer is simulated.
-    def busy(*, week: str) -> None:
+    def busy(*, week: str, trigger: str = "") -> None:
         raise tasks.EvaluationBusy(f"An evaluation of {week} is already running.")
 
     monkeypatch.setattr(tasks, "week_evaluate", busy)

@@ -12,12 +12,12 @@ import pytest
 from django.contrib.auth.models import User
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.wsgi import get_wsgi_application
-from django.db import connections
 from playwright.sync_api import Page
 
 from tests.conftest import require_service
+from tests.support.processes import free_port, serve_then_close
 
-PORT = 18830
+PORT = free_port()
 CHROMIUM = Path("/usr/bin/chromium")
 
 
@@ -31,7 +31,7 @@ def serve(port: int = PORT) -> Iterator[str]:
     server: WSGIServer = make_server(
         "127.0.0.1", port, StaticFilesHandler(get_wsgi_application()), handler_class=_Quiet
     )
-    thread = threading.Thread(target=_serve_then_close, args=(server,), daemon=True)
+    thread = threading.Thread(target=serve_then_close, args=(server,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{port}"
@@ -39,15 +39,6 @@ def serve(port: int = PORT) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
-
-
-def _serve_then_close(server: WSGIServer) -> None:
-    """Serve until shut down, then close the database connections this thread opened: they
-    are the thread's own, and one left open keeps the test database from being dropped."""
-    try:
-        server.serve_forever()
-    finally:
-        connections.close_all()
 
 
 @contextmanager

@@ -10,8 +10,9 @@ from django.test import override_settings
 from playwright.sync_api import Page
 
 from tests.config.test_csp_browser import browser_page, serve
+from tests.support.processes import free_port
 
-PORT = 19500
+PORT = free_port()
 TOPBAR_GREY = "rgb(246, 248, 250)"  # .topbar background in static/steward.css
 
 

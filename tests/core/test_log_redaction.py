@@ -17,7 +17,10 @@ from django.core.wsgi import get_wsgi_application
 from django.test import Client
 
 from core.logs import logging_config, redact
+from tests.support.processes import free_port, serve_then_close
 from tokens.services import token_create
+
+PORT = free_port()  # Django's development server for the request-line test
 
 SLACK = "https://hooks.slack.com/services/T000/B000/TESTSECRETslack"
 
@@ -93,8 +96,9 @@ def test_secrets_in_message_args_extras_and_exceptions_are_masked(
 def _serve_with_runserver(requests: list[tuple[str, dict[str, str]]]) -> None:
     """Send `requests` to Django's development server (what `make demo` runs), which logs each
     request line after answering; return once every line is written."""
-    server = make_server("127.0.0.1", 19230, get_wsgi_application(), WSGIServer, WSGIRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    server = make_server("127.0.0.1", PORT, get_wsgi_application(), WSGIServer, WSGIRequestHandler)
+    # The thread's own database connection (the token lookup) is closed when it stops.
+    thread = threading.Thread(target=serve_then_close, args=(server,), daemon=True)
     thread.start()
     try:
         for url, headers in requests:
@@ -104,6 +108,7 @@ def _serve_with_runserver(requests: list[tuple[str, dict[str, str]]]) -> None:
     finally:
         server.shutdown()  # returns after the request being handled has been logged
         server.server_close()
+        thread.join(timeout=10)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -112,7 +117,7 @@ def test_a_token_in_the_query_string_or_a_failed_auth_is_not_logged(
 ) -> None:
     staff = User.objects.create_user("log-staff", is_staff=True)
     _, raw = token_create(name="query", scope="read", created_by=staff)
-    base = "http://127.0.0.1:19230/api/v1/ownership/?alertname=X"
+    base = f"http://127.0.0.1:{PORT}/api/v1/ownership/?alertname=X"
     _serve_with_runserver(
         [
             (f"{base}&token={raw}", {}),

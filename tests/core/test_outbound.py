@@ -15,12 +15,10 @@ from core import outbound
 from fleet.models import Team
 from tests.support.webhook import WebhookServer, webhook_server
 
-PORTS = range(19220, 19230)
-
 
 @pytest.fixture
 def server() -> Iterator[WebhookServer]:
-    with webhook_server(PORTS) as running:
+    with webhook_server() as running:
         yield running
 
 
@@ -116,7 +114,7 @@ def test_a_local_server_is_reached_when_its_network_is_allowed(
 
 def test_a_redirect_to_loopback_is_not_followed(server: WebhookServer, settings: Settings) -> None:
     settings.STEWARD_OUTBOUND_ALLOW_NETWORKS = ["127.0.0.1/32"]
-    with webhook_server(PORTS) as inside:
+    with webhook_server() as inside:
         server.behaviour.status = 302
         server.behaviour.location = f"{inside.url}/internal"
         response = outbound.post_json(f"{server.url}/hook", {"text": "hi"})

@@ -16,8 +16,9 @@ import pytest
 from fleet_coverage.models import SLO
 from fleet_coverage.slo.rules import rule_file_yaml
 from tests.conftest import require_service
+from tests.support.processes import free_port
 
-PORT = 18701
+PORT = free_port()
 URL = f"http://127.0.0.1:{PORT}"
 # Prometheus scrapes itself, so the SLI has real data: its own HTTP requests.
 GOOD = 'sum(rate(prometheus_http_requests_total{code=~"2.."}[$window]))'

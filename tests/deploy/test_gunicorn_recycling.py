@@ -15,10 +15,11 @@ import pytest
 
 from tests.faults.conftest import Gunicorn
 from tests.support.load import keepalive_load
+from tests.support.processes import free_port
 
 pytestmark = [pytest.mark.timeout(120)]
 
-PORT = 19421
+PORT = free_port()
 
 
 @pytest.fixture

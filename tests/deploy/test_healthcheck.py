@@ -6,6 +6,8 @@ from types import ModuleType
 
 import pytest
 
+from tests.support.processes import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -19,8 +21,8 @@ def healthcheck() -> ModuleType:
 
 
 def test_unreachable_web_is_unhealthy(healthcheck: ModuleType) -> None:
-    # Nothing listens on 18899 (this branch's range).
-    assert healthcheck.main("http://127.0.0.1:18899/readyz") == 1
+    # Nothing listens on a free port.
+    assert healthcheck.main(f"http://127.0.0.1:{free_port()}/readyz") == 1
 
 
 def test_broker_check_passes_with_a_live_redis(
@@ -28,5 +30,5 @@ def test_broker_check_passes_with_a_live_redis(
 ) -> None:
     monkeypatch.setenv("CELERY_BROKER_URL", redis_url)
     assert healthcheck.main("broker") == 0
-    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:18899/0")
+    monkeypatch.setenv("CELERY_BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")
     assert healthcheck.main("broker") == 1

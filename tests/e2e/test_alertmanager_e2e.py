@@ -8,7 +8,6 @@ Alertmanager holds and sent, and `backfill_alerts` against that Prometheus must 
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -31,15 +30,14 @@ from alerts.integrations.alertmanager.backfill import alerts_backfill
 from alerts.integrations.alertmanager.fingerprint import fingerprint
 from alerts.models import Delivery, Episode
 from tests.conftest import require_service
-from tests.support.processes import AlertmanagerServer
+from tests.support.processes import AlertmanagerServer, free_ports
 from tokens.models import ApiToken
 from tokens.services import token_create
 
 PROMETHEUS = "/usr/bin/prometheus"
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
-# Three consecutive ports; parallel checkouts on one host set STEWARD_TEST_PORT_BASE apart.
-PORT_BASE = int(os.environ.get("STEWARD_TEST_PORT_BASE", "18290"))
-PROM_PORT, AM_PORT, STEWARD_PORT = PORT_BASE, PORT_BASE + 1, PORT_BASE + 2
+# Free ports the kernel picks, so that parallel suites on one host never collide.
+PROM_PORT, AM_PORT, STEWARD_PORT = free_ports(3)
 WAIT_SECONDS = 40
 
 RULES = {

@@ -27,8 +27,9 @@ from fleet.models import AISystem, Membership, Team
 from runbooks.models import Runbook
 from runbooks.services import runbook_save
 from tests.e2e.test_alertmanager_e2e import alerting_stack, live_steward
+from tests.support.processes import free_ports
 
-PROM_PORT, AM_PORT, STEWARD_PORT = 19200, 19201, 19202
+PROM_PORT, AM_PORT, STEWARD_PORT = free_ports(3)
 STEWARD = f"http://127.0.0.1:{STEWARD_PORT}"
 README = Path(__file__).resolve().parents[2] / "README.md"
 WAIT_SECONDS = 40

@@ -1,5 +1,5 @@
 """Real services for the fault tests: PostgreSQL (the pytest-django test database), a Redis
-server of our own, gunicorn and Celery processes, all on this branch's ports on 127.0.0.1.
+server of our own, gunicorn and Celery processes, on free ports of 127.0.0.1.
 
 Every process is started by a fixture and stopped at the end of its test, even on failure.
 The processes see committed data only, hence `transactional_db`.
@@ -17,21 +17,21 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from django.db import connection
 
+from alerts.models import Evaluation
 from core.weeks import current_week, week_bounds, week_shift
 from tests.conftest import require_service
-from tests.support.processes import ROOT, CeleryWorker, RedisServer, wait_for_port
+from tests.support.processes import ROOT, CeleryWorker, RedisServer, free_port, wait_for_port
 from tokens.models import ApiToken
 from tokens.services import token_create
-
-GUNICORN_PORT = 18990
-REDIS_PORT = 19101
 
 
 def database_url() -> str:
@@ -53,23 +53,24 @@ def wait_for(condition: Callable[[], Any], *, seconds: float, what: str, logs: s
 class Gunicorn:
     """`gunicorn config.wsgi -c deploy/gunicorn.conf.py`, configured only through env vars."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, *, port: int = GUNICORN_PORT) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, *, port: int | None = None) -> None:
         self.env = env
         self.log_path = log_path
-        self.port = port
-        self.base = f"http://127.0.0.1:{port}"
+        self.port = port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        inherited = dict(os.environ)
+        inherited.pop("PROMETHEUS_MULTIPROC_DIR", None)  # only when the test gives one
         env = {
-            **os.environ,
+            **inherited,
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DEBUG": "1",
             "LOG_FORMAT": "json",
             "GUNICORN_BIND": f"127.0.0.1:{self.port}",
             **self.env,
         }
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(  # noqa: S603
                 [sys.executable, "-m", "gunicorn", "config.wsgi:application"]
@@ -114,7 +115,7 @@ def pg(require_postgres: None, transactional_db: None) -> None:
 @pytest.fixture
 def redis_server(pg: None) -> Iterator[RedisServer]:
     require_service(RedisServer.available(), "redis-server on PATH")
-    server = RedisServer(REDIS_PORT)
+    server = RedisServer(free_port())
     server.start()
     try:
         yield server
@@ -130,37 +131,61 @@ def ingest_token(pg: None) -> str:
 
 @pytest.fixture
 def gunicorn(pg: None, tmp_path: Path) -> Iterator[Callable[..., Gunicorn]]:
+    """Start gunicorns (from several threads at once if need be); all are stopped together."""
     started: list[Gunicorn] = []
+    url = database_url()
 
     def start(**env: str) -> Gunicorn:
-        server = Gunicorn({"DATABASE_URL": database_url(), **env}, tmp_path / "gunicorn.log")
+        port = free_port()
+        log = tmp_path / ("gunicorn.log" if not started else f"gunicorn-{port}.log")
+        server = Gunicorn({"DATABASE_URL": url, **env}, log, port=port)
         started.append(server)
         server.start()
         return server
 
     yield start
-    for server in started:
-        server.stop()
+    stop_all(started)
 
 
 @pytest.fixture
 def worker(pg: None, tmp_path: Path) -> Iterator[Callable[..., CeleryWorker]]:
+    """Start Celery workers (from several threads at once if need be); all stopped together."""
     started: list[CeleryWorker] = []
+    url = database_url()
 
     def start(broker_url: str, *, concurrency: int = 1, **env: str) -> CeleryWorker:
         process = CeleryWorker(
-            broker_url=broker_url,
-            env={"DATABASE_URL": database_url(), **env},
-            concurrency=concurrency,
+            broker_url=broker_url, env={"DATABASE_URL": url, **env}, concurrency=concurrency
         )
         started.append(process)
-        process.start(tmp_path / f"worker{len(started)}.log")
+        process.start(tmp_path / f"worker{len(started)}-{id(process)}.log")
         process.wait_ready()
         return process
 
     yield start
-    for process in started:
-        process.stop()
+    stop_all(started)
+
+
+def stop_all(processes: list[Gunicorn] | list[CeleryWorker]) -> None:
+    """Stop every process at the same time: each may take seconds to shut down gracefully."""
+    if processes:
+        with ThreadPoolExecutor(max_workers=len(processes)) as pool:
+            list(pool.map(lambda process: process.stop(), processes))
+
+
+def evaluations_idle(cache_url: str, broker_url: str) -> Callable[[], bool]:
+    """A check that no evaluation is pending, queued or held by a worker, and none is running."""
+    cache, broker = redis.Redis.from_url(cache_url), redis.Redis.from_url(broker_url)
+
+    def idle() -> bool:
+        return (
+            not cache.keys("*evaluation-pending*")
+            and broker.llen("celery") == 0
+            and broker.hlen("unacked") == 0
+            and not Evaluation.objects.exclude(status="done").exists()
+        )
+
+    return idle
 
 
 def this_week_start() -> tuple[str, datetime]:

@@ -12,12 +12,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-import redis
 
 from alerts.models import Delivery, Episode, Evaluation
 from tests.faults.conftest import (
     Gunicorn,
     alertmanager_payload,
+    evaluations_idle,
     last_week_start,
     post,
     wait_for,
@@ -71,15 +71,11 @@ def test_a_burst_of_10000_alerts_is_stored_whole_and_the_evaluation_backlog_drai
     assert Delivery.objects.filter(outcome="accepted").count() == DELIVERIES
     assert Episode.objects.count() == DELIVERIES * PER_DELIVERY
 
-    cache, broker = redis.Redis.from_url(cache_url), redis.Redis.from_url(broker_url)
+    idle = evaluations_idle(cache_url, broker_url)
 
     def drained() -> bool:
         return (
-            not cache.keys("*evaluation-pending*")
-            and broker.llen("celery") == 0
-            and broker.hlen("unacked") == 0
-            and not Evaluation.objects.filter(week=week).exclude(status="done").exists()
-            and Evaluation.objects.filter(week=week, started_at__gt=last_delivery).exists()
+            idle() and Evaluation.objects.filter(week=week, started_at__gt=last_delivery).exists()
         )
 
     wait_for(drained, seconds=40, what="the evaluation backlog to drain", logs=celery.log())

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 import pytest
 
 from tests.faults.conftest import Gunicorn
+from tests.support.processes import free_ports
 
 pytestmark = [pytest.mark.timeout(60)]
 
-PORT = 19410
-CLOSED_DATABASE_PORT = 19411  # nothing listens here
+PORT, CLOSED_DATABASE_PORT = free_ports(2)  # nothing listens on the second
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
 """Fault: two `celery beat` processes started by mistake (e.g. two replicas of the beat
 service). Each sends the hourly evaluation of the running week — here every second — so the
 same week is requested twice as often, concurrently; the per-week advisory lock
-(alerts/noise/locking.py) must keep evaluations of one week from ever overlapping.
+(alerts/noise/locking.py) must keep evaluations of one week from ever overlapping, and the
+claim of each tick (Evaluation.trigger) must keep a tick from being evaluated twice.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -116,6 +118,10 @@ def test_two_beats_never_run_two_evaluations_of_a_week_at_once(
         .values_list("status", "started_at", "finished_at")
     )
     assert {status for status, _, _ in evaluations} == {"done"}
+    # Both beats sent each tick; each tick was evaluated once.
+    triggers = Counter(Evaluation.objects.filter(week=week).values_list("trigger", flat=True))
+    assert triggers and all(t.startswith("hourly@") for t in triggers), triggers
+    assert set(triggers.values()) == {1}, triggers
     for (_, _, finished), (_, next_started, _) in zip(evaluations, evaluations[1:], strict=False):
         assert finished is not None and finished <= next_started, evaluations
     # The lock was really contended: some requests found the week busy and were retried.

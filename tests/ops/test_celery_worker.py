@@ -13,10 +13,9 @@ from celery import Celery
 
 from core.logs import request_id_var
 from tests.conftest import require_service
-from tests.support.processes import CeleryWorker, RedisServer
+from tests.support.processes import CeleryWorker, RedisServer, free_ports
 
-REDIS_PORT = 18840
-WORKER_METRICS_PORT = 18841
+REDIS_PORT, WORKER_METRICS_PORT = free_ports(2)
 
 
 @pytest.fixture

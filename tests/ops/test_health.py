@@ -9,6 +9,7 @@ from django.db import DatabaseError
 from django.test import Client, override_settings
 
 from ops import readiness
+from tests.support.processes import free_port
 
 
 @pytest.fixture(autouse=True)
@@ -69,9 +70,9 @@ def test_readyz_is_unavailable_when_the_database_fails(client: Client) -> None:
 
 @pytest.mark.django_db
 def test_readyz_fails_fast_when_the_broker_is_down(client: Client) -> None:
-    # Port 18899 is in this branch's range and nothing listens there.
+    # Nothing listens on a free port.
     with override_settings(
-        CELERY_BROKER_URL="redis://127.0.0.1:18899/0", STEWARD_READYZ_TIMEOUT_SECONDS=0.5
+        CELERY_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0", STEWARD_READYZ_TIMEOUT_SECONDS=0.5
     ):
         response = client.get("/readyz")
     assert response.status_code == 503

@@ -14,10 +14,10 @@ from django.test import override_settings
 
 from ops import celery_hooks
 from ops.metrics import CELERY_TASKS
+from tests.support.processes import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
-GUNICORN_PORT = 18810
-WORKER_METRICS_PORT = 18811
+GUNICORN_PORT, WORKER_METRICS_PORT = free_ports(2)
 
 
 def get(url: str, timeout: float = 2.0) -> tuple[int, str]:

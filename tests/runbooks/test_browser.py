@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -30,11 +29,11 @@ from runbooks import views
 from runbooks.models import Runbook
 from runbooks.services import runbook_save
 from tests.conftest import require_service
+from tests.support.processes import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = "/usr/bin/chromium"
-PORTS = range(18431, 18440)
 
 HOSTILE_BODY = """# Hostile runbook
 
@@ -93,17 +92,9 @@ def _chromium_available() -> bool:
     return os.path.exists(CHROMIUM) or shutil.which("chromium") is not None
 
 
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    pytest.fail(f"No free port in {PORTS.start}-{PORTS.stop - 1} for the live server.")
-
-
 @pytest.fixture
 def server() -> Iterator[LiveServer]:
-    live = LiveServer(f"127.0.0.1:{_free_port()}")
+    live = LiveServer(f"127.0.0.1:{free_port()}")
     try:
         yield live
     finally:

@@ -2,7 +2,7 @@
 and Prometheus.
 
 Built for the fault tests (Redis stopped during deliveries, a worker killed mid-evaluation):
-each runs on a port of this branch's range, on 127.0.0.1, and is always stopped at the end.
+each runs on 127.0.0.1 on a port from `free_port()`, and is always stopped at the end.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import socketserver
 import subprocess
 import sys
 import time
@@ -19,7 +20,38 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from django.db import connections
+
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def serve_then_close(server: socketserver.BaseServer) -> None:
+    """Target of a thread that serves Django in-process: serve until `server.shutdown()`,
+    then close the database connections this thread opened. They are the thread's own (no one
+    else closes them) and, with CONN_MAX_AGE, one left open keeps the PostgreSQL test database
+    from being dropped at the end of the run."""
+    try:
+        server.serve_forever()
+    finally:
+        connections.close_all()
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` different ports on 127.0.0.1 that nothing listens on, picked by the kernel
+    (bind to port 0, all held until every one is picked), so that two test suites running at
+    once on one machine never reach for the same number. Also "a port where nobody listens"."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
+def free_port() -> int:
+    return free_ports(1)[0]
 
 
 def wait_for_port(port: int, *, up: bool, timeout: float = 15.0) -> bool:

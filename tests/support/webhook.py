@@ -106,8 +106,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def webhook_server(ports: range) -> Iterator[WebhookServer]:
-    """Serve on the first free port of `ports` (each test branch has its own range)."""
+def webhook_server(ports: range = range(0, 1)) -> Iterator[WebhookServer]:
+    """Serve on the first free port of `ports`; by default on one the kernel picks (port 0),
+    so that suites running at once never collide."""
     for port in ports:
         try:
             server = WebhookServer(("127.0.0.1", port), _Handler)

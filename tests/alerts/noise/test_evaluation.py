@@ -7,13 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from alerts.models import AlertRule, CoFiring, Episode, Evaluation, RuleFlag, RuleWeek
 from alerts.noise import evaluation as evaluation_module
 from alerts.noise.evaluation import week_evaluate
-from alerts.noise.locking import EvaluationBusy
+from alerts.noise.locking import AlreadyEvaluated, EvaluationBusy
 from alerts.signals import evaluation_finished
 from fleet.models import Team
 from tests.alerts.noise.conftest import AFTER_WEEK, MONDAY, WEEK, at, episode
@@ -121,6 +121,51 @@ def test_a_failed_evaluation_keeps_the_previous_results(
     assert failed.status == Evaluation.Status.FAILED
     assert failed.error == "RuntimeError: disk full"
     assert RuleWeek.objects.get(rule=rule, week=WEEK).fires == 1  # rolled back, old row kept
+
+
+def test_a_scheduled_trigger_evaluates_its_week_once(
+    make_rule: Callable[..., AlertRule], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rule = make_rule()
+    episode(rule, at(1), seconds=60)
+    week_evaluate(week=WEEK, now=AFTER_WEEK, trigger="weekly")
+    with pytest.raises(AlreadyEvaluated, match="weekly"):
+        week_evaluate(week=WEEK, now=AFTER_WEEK, trigger="weekly")
+    # Another week, another tick, or a change (no trigger) are other requests.
+    week_evaluate(week="2026-W46", now=AFTER_WEEK, trigger="weekly")
+    week_evaluate(week=WEEK, now=AFTER_WEEK, trigger="hourly@2026-11-20T10:00Z")
+    week_evaluate(week=WEEK, now=AFTER_WEEK)
+    week_evaluate(week=WEEK, now=AFTER_WEEK)
+    triggers = Evaluation.objects.filter(week=WEEK).values_list("trigger", flat=True)
+    assert sorted(triggers) == ["", "", "hourly@2026-11-20T10:00Z", "weekly"]
+
+
+def test_a_failed_run_gives_its_trigger_back_for_the_retry(
+    make_rule: Callable[..., AlertRule], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    episode(make_rule(), at(1), seconds=60)
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("connection lost")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(evaluation_module, "insert_rows", broken)
+        with pytest.raises(RuntimeError):
+            week_evaluate(week=WEEK, now=AFTER_WEEK, trigger="weekly")
+    assert week_evaluate(week=WEEK, now=AFTER_WEEK, trigger="weekly").status == "done"
+    statuses = Evaluation.objects.filter(trigger="weekly").values_list("status", flat=True)
+    assert sorted(statuses) == ["done", "failed"]
+
+
+def test_the_database_refuses_a_second_claim_of_a_trigger() -> None:
+    """The constraint holds without the service's check: two processes that both passed it
+    cannot both record a run of the same tick."""
+    Evaluation.objects.create(week=WEEK, trigger="weekly", status=Evaluation.Status.DONE)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Evaluation.objects.create(week=WEEK, trigger="weekly", status=Evaluation.Status.RUNNING)
+    Evaluation.objects.create(week=WEEK, trigger="weekly", status=Evaluation.Status.FAILED)
+    Evaluation.objects.create(week=WEEK, trigger="", status=Evaluation.Status.DONE)
+    Evaluation.objects.create(week=WEEK, trigger="", status=Evaluation.Status.DONE)
 
 
 def test_abandoned_running_evaluations_are_marked_failed() -> None:

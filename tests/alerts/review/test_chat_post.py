@@ -17,15 +17,15 @@ from alerts.signals import evaluation_finished
 from core.weeks import week_shift
 from fleet.models import Team
 from tests.alerts.review.conftest import flag
+from tests.support.processes import free_port
 from tests.support.webhook import WebhookServer, webhook_server
 
-PORTS = range(19200, 19220)
 SECRET_PATH = "/services/T0TESTSECRET/B0TESTSECRET/xoxTESTSECRETpart"
 
 
 @pytest.fixture
 def webhook() -> Iterator[WebhookServer]:
-    with webhook_server(PORTS) as server:
+    with webhook_server() as server:
         yield server
 
 
@@ -96,7 +96,7 @@ def test_an_unreachable_webhook_is_logged_not_raised(
     team: Team, week: str, caplog: pytest.LogCaptureFixture, settings: Settings
 ) -> None:
     settings.STEWARD_OUTBOUND_ALLOW_NETWORKS = ["127.0.0.1/32"]
-    team.chat_webhook_url = "http://127.0.0.1:19299/nobody-listens"
+    team.chat_webhook_url = f"http://127.0.0.1:{free_port()}/nobody-listens"
     team.save()
     with caplog.at_level(logging.WARNING, logger="alerts.review.chat"):
         assert agenda_post_all(week=week) == {"fraud-ml": False}
@@ -123,7 +123,7 @@ def test_a_loopback_webhook_is_refused_by_default(
 def test_a_redirect_is_not_followed(
     hooked_team: Team, webhook: WebhookServer, week: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with webhook_server(PORTS) as inside:
+    with webhook_server() as inside:
         webhook.behaviour.status = 307
         webhook.behaviour.location = f"{inside.url}/internal-admin"
         with caplog.at_level(logging.WARNING, logger="alerts.review.chat"):
@@ -141,7 +141,7 @@ def test_a_failing_post_does_not_log_the_webhook_url(
     webhook.behaviour.status = 404
     assert agenda_post_all(week=week) == {"fraud-ml": False}
     # And when nobody listens (the error text of a failed connection).
-    hooked_team.chat_webhook_url = f"http://127.0.0.1:19299{SECRET_PATH}"
+    hooked_team.chat_webhook_url = f"http://127.0.0.1:{free_port()}{SECRET_PATH}"
     hooked_team.save()
     assert agenda_post_all(week=week) == {"fraud-ml": False}
     written = console_log.getvalue()
