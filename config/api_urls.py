@@ -17,6 +17,7 @@ from alerts.api.catalog import (
     WaiverViewSet,
 )
 from alerts.api.ownership import OwnershipView
+from alerts.automation.api import ActionRunViewSet, ActionViewSet
 from alerts.lint.api import RuleLintView
 from api import schema  # noqa: F401 (registers the token auth scheme)
 from api.catalog.views import AISystemViewSet, MembershipViewSet, TeamViewSet
@@ -42,6 +43,8 @@ router.register("reviews", ReviewViewSet, basename="review")
 router.register("decisions", DecisionViewSet, basename="decision")
 router.register("waivers", WaiverViewSet, basename="waiver")
 router.register("slos", SLOViewSet, basename="slo")
+router.register("automation/actions", ActionViewSet, basename="automation-action")
+router.register("automation/runs", ActionRunViewSet, basename="automation-run")
 
 app_name = "api"
 

@@ -228,3 +228,28 @@ def test_oncall_automation_section_asks_a_fixed_number_of_queries(
     with django_assert_max_num_queries(8):
         section = oncall_automation(rule=rule, focus=episode, user=member)
         assert section is not None and len(section.actions) == 5
+
+
+def test_api_lists_are_team_scoped_and_never_show_the_secret(
+    member: User,
+    other_team_member: User,
+    rule: AlertRule,
+    make_episode: Callable[..., Episode],
+    make_action: Callable[..., Action],
+    receiver: WebhookServer,
+) -> None:
+    episode = make_episode(rule, labels={"model": "fraud-scorer"})
+    action = make_action(receiver.url + "/fallback")
+    services.run_trigger(action=action, episode=episode, user=member)
+    mine = _client(member)
+    actions = mine.get("/api/v1/automation/actions/").json()
+    body = str(actions)
+    assert action.name in body and SIGNING_KEY not in body and "ciphertext" not in body
+    runs = mine.get(f"/api/v1/automation/runs/?action={action.pk}").json()
+    assert SIGNING_KEY not in str(runs) and BEARER_TOKEN not in str(runs)
+    assert "succeeded" in str(runs)
+    theirs = _client(other_team_member)
+    assert action.name not in str(theirs.get("/api/v1/automation/actions/").json())
+    assert "succeeded" not in str(theirs.get("/api/v1/automation/runs/").json())
+    assert theirs.get(f"/api/v1/automation/actions/{action.pk}/").status_code == 404
+    assert mine.get("/api/v1/automation/runs/?action=x").status_code == 200
