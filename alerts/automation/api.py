@@ -15,8 +15,12 @@ from api.permissions import ReadOnlyCatalogAccess
 
 
 class ActionSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    runbook = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    runbook: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     has_secret = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -34,8 +38,12 @@ class ActionSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
 
 
 class ActionRunSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    approved_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = ActionRun
