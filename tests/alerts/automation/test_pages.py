@@ -253,3 +253,24 @@ def test_api_lists_are_team_scoped_and_never_show_the_secret(
     assert "succeeded" not in str(theirs.get("/api/v1/automation/runs/").json())
     assert theirs.get(f"/api/v1/automation/actions/{action.pk}/").status_code == 404
     assert mine.get("/api/v1/automation/runs/?action=x").status_code == 200
+
+
+def test_weekly_review_shows_each_actions_runs_and_rates(
+    member: User,
+    other_team_member: User,
+    rule: AlertRule,
+    make_episode: Callable[..., Episode],
+    make_action: Callable[..., Action],
+    receiver: WebhookServer,
+) -> None:
+    from core.weeks import current_week
+
+    episode = make_episode(rule, labels={"model": "fraud-scorer"})
+    action = make_action(receiver.url + "/fallback", name="Shift traffic to the fallback model")
+    services.run_trigger(action=action, episode=episode, user=member)
+    week = current_week(episode.starts_at)
+    page = _client(member).get(f"/review/{week}/").content.decode()
+    assert 'id="automation"' in page and "Shift traffic to the fallback model" in page
+    assert "100 %" in page  # one run, succeeded
+    other = _client(other_team_member).get(f"/review/{week}/").content.decode()
+    assert "Shift traffic to the fallback model" not in other
