@@ -131,6 +131,7 @@ def pages(facts: dict[str, str | None]) -> list[Page]:
         "/alerts/": (facts["rule"] or "",),
         "/review/": ("Review",),
         "/runbooks/": (facts["runbook"] or "",),
+        "/automation/": ("Runbook automation",),
         "/scorecards/": (facts["system"] or "",),
         "/api/docs/": ("swagger",),
         "/admin/": ("Site administration",),

@@ -17,6 +17,7 @@ from alerts.api.catalog import (
     WaiverViewSet,
 )
 from alerts.api.ownership import OwnershipView
+from alerts.automation.api import ActionRunViewSet, ActionViewSet
 from alerts.lint.api import RuleForecastView, RuleLintView
 from alerts.replay.api import RuleReplayView
 from alerts.silences.api import SilenceViewSet
@@ -45,6 +46,8 @@ router.register("decisions", DecisionViewSet, basename="decision")
 router.register("waivers", WaiverViewSet, basename="waiver")
 router.register("slos", SLOViewSet, basename="slo")
 router.register("silences", SilenceViewSet, basename="silence")
+router.register("automation/actions", ActionViewSet, basename="automation-action")
+router.register("automation/runs", ActionRunViewSet, basename="automation-run")
 
 app_name = "api"
 

@@ -27,6 +27,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("review/", include("alerts.review.urls")),
+    path("automation/", include("alerts.automation.urls")),
     path("", include("ops.urls")),
     path("api/v1/integrations/", include("alerts.ingest.urls")),
     path("api/v1/", include("config.api_urls")),

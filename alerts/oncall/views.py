@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from alerts.automation.pages import oncall_automation
 from alerts.models import AlertRule
 from alerts.oncall import selectors, services
 from alerts.services import feedback_record
@@ -85,6 +86,7 @@ def runbook_for_alert(request: HttpRequest, alertname: str) -> HttpResponseBase:
         "may_write": may_write,
         "fallback_contact": settings.STEWARD_FALLBACK_CONTACT,
         "new_runbook_url": new_runbook_url(alertname, labels),
+        "automation": oncall_automation(rule=oncall.rule, focus=oncall.focus, user=request.user),
     }
     return render(request, "runbooks/oncall.html", context)
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from alerts.automation.selectors import action_weeks
 from alerts.models import AlertRule, Decision
 from alerts.replay.views import suggestions_attach
 from alerts.review import carry_out, exports, selectors, services
@@ -164,6 +165,12 @@ def _week_context(
         "groups": selectors.agenda_groups(list(page.object_list)),
         "actions": _with_age(list(selectors.open_actions(week=week, team=team)), now),
         "silence_trouble": selectors.silence_trouble(team=team),
+        # Runbook automation of the week: the user's teams' actions (staff: all).
+        "automation": [
+            w
+            for w in action_weeks(week=week, team_id=team.pk if team else None)
+            if admin or w.action.team_id in my_teams
+        ],
         # Confirmations for items not on this page (or a rule that left the agenda) go on top.
         "messages": notices.get(None, []),
     }

@@ -412,12 +412,13 @@ def test_oncall_page_query_count_is_bounded(
     client.force_login(member)
 
     # Session, user, rules, firing, history, leads, nearby, feedback, seen engagements, the live
-    # silences covering the rule, and one INSERT for all engaged episodes (15 firing here): the
+    # silences covering the rule, the rule's automation actions, and one INSERT for all engaged
+    # episodes (15 firing here): the
     # count does not grow with them.
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         response = client.get(URL + "?model=fraud-scorer")
     # A reload records nothing new: the count no longer depends on the number of episodes.
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         reload = client.get(URL + "?model=fraud-scorer")
 
     assert response.status_code == reload.status_code == 200
