@@ -321,6 +321,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Alert governance and runbook manager for fleets of AI systems.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Silences and automation runs both have a `state`: each enum gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "SilenceStateEnum": "alerts.silences.models.Silence.State",
+        "ActionRunStateEnum": "alerts.automation.models.ActionRun.State",
+    },
     # The schema maps every endpoint and field: a logged-in user or a read/write token only.
     "SERVE_PERMISSIONS": ["api.permissions.ReadScope"],
     "SWAGGER_UI_DIST": "SIDECAR",

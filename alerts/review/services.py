@@ -123,7 +123,6 @@ def decision_record(
         due_date=due_date,
         mute_until=mute_until if kind == Kind.MUTE else None,
         reassign_to=reassign_to if kind == Kind.REASSIGN else None,
-        proposed_change=(proposed_change or {}) if kind == Kind.TUNE else {},
         decided_by=user,
         decided_at=now,
         done_at=now if kind == Kind.KEEP else None,

@@ -15,6 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from alerts.automation.models import Action, ActionRun, AutomationEvent
 from alerts.models import AlertRule, Delivery, Episode, Waiver
 from alerts.models.lint import LintCheck
 from alerts.silences.models import Silence, SilenceEvent, TeamSilenceEnforcement
@@ -104,6 +105,25 @@ def catalog(team: Team, member: User) -> None:
     )
     SilenceEvent.objects.create(silence=silence, kind=SilenceEvent.Kind.SEEN, at=timezone.now())
     TeamSilenceEnforcement.objects.create(team=team, mode=TeamSilenceEnforcement.Mode.DRY_RUN)
+    action = Action.objects.create(
+        team=team,
+        runbook=runbook,
+        step="summary",
+        name="Shift traffic to the fallback model",
+        url="https://hooks.example.com/fallback",
+    )
+    episode = Episode.objects.get(fingerprint="4c33aed61970e396")
+    run = ActionRun.objects.create(
+        action=action,
+        action_version=action.version,
+        episode=episode,
+        attempt=1,
+        trigger=ActionRun.TriggerKind.MANUAL,
+        state=ActionRun.State.DRY_RUN,
+    )
+    AutomationEvent.objects.create(
+        kind=AutomationEvent.Kind.DRY_RUN, action=action, run=run, episode=episode
+    )
     login = {"user_agent": "curl/8", "ip_address": "127.0.0.1", "username": "mallory"}
     AccessAttempt.objects.create(
         **login,

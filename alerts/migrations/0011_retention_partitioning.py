@@ -5,6 +5,7 @@ model state only records the `db_constraint=False` changes."""
 import django.db.models.deletion
 from django.db import migrations, models
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.exceptions import IrreversibleError
 from django.db.migrations.state import StateApps
 from django.utils import timezone
 
@@ -20,9 +21,18 @@ def partition(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
             partition_table(cursor, table, now)
 
 
+def unpartition(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    # Nothing was done on SQLite; on PostgreSQL turning partitions back into one table (with FK
+    # constraints to it again) is not provided: restore a backup taken before the upgrade.
+    if schema_editor.connection.vendor == "postgresql":
+        raise IrreversibleError(
+            "alerts.0011 partitioned episodes and deliveries; it cannot be reversed on PostgreSQL"
+        )
+
+
 class Migration(migrations.Migration):
     dependencies = [
-        ("alerts", "0008_rule_source_and_tune_change"),
+        ("alerts", "0010_evaluation_trigger"),
     ]
 
     operations = [
@@ -60,5 +70,5 @@ class Migration(migrations.Migration):
         ),
         # Not reversible: turning partitioned tables back into plain ones is not worth a
         # second code path (restore from a backup taken before migrating instead).
-        migrations.RunPython(partition, reverse_code=None, elidable=False),
+        migrations.RunPython(partition, reverse_code=unpartition, elidable=False),
     ]

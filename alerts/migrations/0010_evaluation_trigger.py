@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerts', '0008_rule_source_and_tune_change'),
+        ('alerts', '0009_decision_silence'),
     ]
 
     operations = [
