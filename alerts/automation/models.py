@@ -149,8 +149,13 @@ class ActionRun(models.Model):
 
     action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="runs")
     action_version = models.PositiveIntegerField()
+    # No database constraint: episodes are partitioned on PostgreSQL (alerts.0011), and
+    # retention deletes an episode's runs itself (alerts/retention/services.py).
     episode = models.ForeignKey(
-        "alerts.Episode", on_delete=models.CASCADE, related_name="automation_runs"
+        "alerts.Episode",
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        related_name="automation_runs",
     )
     attempt = models.PositiveIntegerField()
     trigger = models.CharField(max_length=11, choices=TriggerKind.choices)

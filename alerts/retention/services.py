@@ -33,6 +33,7 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from alerts.automation.models import ActionRun
 from alerts.models import Delivery, Engagement, Episode, Feedback
 from alerts.retention import partitions as parts
 
@@ -70,6 +71,7 @@ class RetentionReport:
     deliveries_deleted: int = 0
     episodes_deleted: int = 0
     engagements_deleted: int = 0
+    automation_runs_deleted: int = 0
     feedback_deleted: int = 0
     partitions_created: list[str] = field(default_factory=list)
     partitions_dropped: list[str] = field(default_factory=list)
@@ -263,8 +265,13 @@ class _Trim:
             ids = _ids(Feedback.objects.filter(episode__in=episodes.values("pk")), self.batch)
             return _delete(Feedback, ids)
 
+        def automation_runs() -> int:
+            ids = _ids(ActionRun.objects.filter(episode__in=episodes.values("pk")), self.batch)
+            return _delete(ActionRun, ids)
+
         self._batches(engagements, "engagements_deleted")
         self._batches(feedback, "feedback_deleted")
+        self._batches(automation_runs, "automation_runs_deleted")
 
     # --- episodes --------------------------------------------------------------------------
 
@@ -297,6 +304,9 @@ class _Trim:
             )
             self.report.feedback_deleted += _delete(
                 Feedback, _ids(Feedback.objects.filter(episode_id__in=ids), None)
+            )
+            self.report.automation_runs_deleted += _delete(
+                ActionRun, _ids(ActionRun.objects.filter(episode_id__in=ids), None)
             )
             return _delete(Episode, ids, starts_at__lt=cut)
 

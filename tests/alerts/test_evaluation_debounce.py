@@ -103,7 +103,7 @@ def test_once_the_run_may_start_changes_queue_the_next(
 @override_settings(CACHES=LOCAL, STEWARD_EVALUATION_DEBOUNCE_SECONDS=60)
 def test_in_process_evaluation_remembers_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     ran: list[str] = []
-    monkeypatch.setattr(tasks, "week_evaluate", lambda *, week: ran.append(week))
+    monkeypatch.setattr(tasks, "week_evaluate", lambda *, week, **_: ran.append(week))
     episodes_changed.send(sender=None, weeks=[WEEK])
     assert ran == [WEEK]
     assert receivers._queued_until == {}

@@ -87,7 +87,7 @@ class Migration(migrations.Migration):
                 ('verified_at', models.DateTimeField(blank=True, null=True)),
                 ('action', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='runs', to='automation.action')),
                 ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('episode', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='automation_runs', to='alerts.episode')),
+                ('episode', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='automation_runs', to='alerts.episode')),
                 ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={

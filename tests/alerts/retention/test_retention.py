@@ -187,7 +187,14 @@ def test_zero_days_keeps_forever(rule: AlertRule) -> None:
 def test_nothing_kept_points_at_trimmed_rows_with_a_cascade_or_protect() -> None:
     """Only these relations point at what retention trims, and retention handles each."""
     trimmed = {Delivery, Episode, Engagement, Feedback}
-    handled = {("Engagement", "episode"), ("Feedback", "episode"), ("Episode", "first_delivery")}
+    handled = {
+        ("Engagement", "episode"),
+        ("Feedback", "episode"),
+        ("Episode", "first_delivery"),
+        ("ActionRun", "episode"),
+        # The automation audit log keeps a plain id (DO_NOTHING, no constraint): it outlives it.
+        ("AutomationEvent", "episode"),
+    }
     found = set()
     for model in apps.get_models():
         for field in model._meta.get_fields():
