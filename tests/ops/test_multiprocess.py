@@ -80,10 +80,11 @@ def test_gunicorn_workers_share_counters_through_the_multiprocess_dir(tmp_path: 
     finally:
         process.terminate()
         process.wait(timeout=15)
-    # Each worker writes its own file; /metrics sums them whichever worker answers. The master
-    # (preload_app) also holds one, with the zero its unlabelled counters got at import.
+    # Each worker that served a request writes its own file; /metrics sums them whichever worker
+    # answers. The master (preload_app) also holds one, with the zero its unlabelled counters got
+    # at import; with preload a worker that the kernel gave no connection writes no file.
     files = {path.name for path in multiproc.glob("counter_*.db")}
-    assert len(files - {f"counter_{process.pid}.db"}) == 2
+    assert 1 <= len(files - {f"counter_{process.pid}.db"}) <= 2
     served = total(text, 'steward_http_responses_total{method="GET",status="200"}')
     assert served >= 41  # the startup probe and the 40 requests
     # Without migrations the database metrics say so instead of failing the scrape.
