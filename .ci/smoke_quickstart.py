@@ -132,6 +132,7 @@ def pages(facts: dict[str, str | None]) -> list[Page]:
         "/review/": ("Review",),
         "/runbooks/": (facts["runbook"] or "",),
         "/automation/": ("Runbook automation",),
+        "/silences/": ("Silences",),
         "/scorecards/": (facts["system"] or "",),
         "/api/docs/": ("swagger",),
         "/admin/": ("Site administration",),
