@@ -18,6 +18,7 @@ from alerts.models import AlertRule, matchers_key
 from core.choices import Source
 from demo import data as demo_data
 from demo.history import HistorySummary, demo_history_seed
+from demo.rulefiles import demo_rule_files
 from demo.runbooks import RUNBOOKS
 from demo.slos import demo_scorecard_history, demo_slos_seed
 from fleet.models import AISystem, Membership, Team
@@ -277,5 +278,7 @@ def demo_seed_all(*, now: datetime) -> DemoReport:
     catalog = demo_seed(now=now)
     slos = demo_slos_seed()
     history = demo_history_seed(now=now)
+    # The teams' rule files, as the rules stand after the history (so decisions become a patch).
+    catalog.add("rule files", demo_rule_files())
     snapshots = demo_scorecard_history(now=now)
     return DemoReport(catalog=catalog, slos_created=slos, history=history, snapshots=snapshots)
