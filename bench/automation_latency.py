@@ -13,11 +13,13 @@ this process that verifies every request's HMAC signature.
 --triggers times (after --warmup untimed ones), one after the other: POST a delivery with one
 new firing series of the rule (a new episode) on a keep-alive connection, and wait for the
 action's request carrying that series' serial at the receiver. Prints p50/p99/max of
-- delivery to request (what the issue asks), and its parts:
+delivery to request (what the issue asks), and its parts, from the run's timestamps:
 - the webhook's answer (gunicorn, the delivery's transaction, publishing the trigger task);
-- answer to the run's record (broker hop to the worker, the trigger's guardrail transaction);
-- run record to request start (on_commit publish of the execution, second broker hop, claim);
-- request start to arrival (rendering, signing, the HTTP request);
+- answer to the run's record (first broker hop, the trigger task's checks);
+- the guardrail transaction (locks, budgets, run record, audit events);
+- its commit, the execution task's publish on commit, the second broker hop, to the claim;
+- the claim transaction (lock the run, check the switch, render and sign, the REQUEST event);
+- its commit and the signed HTTP request to the receiver;
 then the overhead per guarded run (bench/automation.py, in this process, eager) and the load
 average at start and end.
 """
@@ -35,6 +37,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -216,7 +219,7 @@ def main() -> None:
     )
     from django.db.models import Count
 
-    from alerts.automation.models import ActionRun
+    from alerts.automation.models import ActionRun, AutomationEvent
 
     token = make_token()
     run_label = uuid.uuid4().hex[:12]
@@ -271,12 +274,23 @@ def main() -> None:
             stop(steward)
             _forget_queued_tasks(env["CELERY_BROKER_URL"], env["REDIS_URL"])
 
-        runs = {
-            int(labels["serial"]): (created, started)
-            for labels, created, started in ActionRun.objects.filter(
-                action_id=action_id
-            ).values_list("episode__labels", "created_at", "started_at")
-        }
+        # Moments of each run (the worker's clock is this machine's): its record (the start
+        # of the trigger's guardrail transaction), its QUEUED event (the end of it), the claim
+        # by the execution task, and its REQUEST event (the claim transaction's end).
+        moments: dict[int, dict[str, float]] = {}
+        for run_id, labels, created, started in ActionRun.objects.filter(
+            action_id=action_id
+        ).values_list("pk", "episode__labels", "created_at", "started_at"):
+            moments[run_id] = {
+                "serial": int(labels["serial"]),
+                "record": created.timestamp(),
+                "claimed": started.timestamp(),
+            }
+        for run_id, kind, at in AutomationEvent.objects.filter(
+            run__action_id=action_id, kind__in=["queued", "request"]
+        ).values_list("run_id", "kind", "at"):
+            moments[run_id][kind] = at.timestamp()
+        by_serial = {int(m["serial"]): m for m in moments.values()}
         states = dict(
             ActionRun.objects.filter(action_id=action_id)
             .values("state")
@@ -286,14 +300,21 @@ def main() -> None:
     assert states == {"succeeded": total}, states
     assert all(arrivals.valid.values()) and len(arrivals.valid) == total
     timed = range(args.warmup, total)
+
+    def part(start: Callable[[int], float], end: Callable[[int], float]) -> list[float]:
+        return [end(s) - start(s) for s in timed]
+
+    def at(name: str) -> Callable[[int], float]:
+        return lambda s: by_serial[s][name]
+
     parts = {
-        "delivery to request (total)": [arrivals.at[s] - sent[s] for s in timed],
-        "  webhook answer": [answered[s] - sent[s] for s in timed],
-        "  answer to run record (worker)": [runs[s][0].timestamp() - answered[s] for s in timed],
-        "  run record to request start": [
-            runs[s][1].timestamp() - runs[s][0].timestamp() for s in timed
-        ],
-        "  request start to arrival": [arrivals.at[s] - runs[s][1].timestamp() for s in timed],
+        "delivery to request (total)": part(sent.__getitem__, arrivals.at.__getitem__),
+        "  webhook answer": part(sent.__getitem__, answered.__getitem__),
+        "  answer to run record": part(answered.__getitem__, at("record")),
+        "  guardrail transaction": part(at("record"), at("queued")),
+        "  commit, publish, to the claim": part(at("queued"), at("claimed")),
+        "  claim transaction": part(at("claimed"), at("request")),
+        "  commit, signed request": part(at("request"), arrivals.at.__getitem__),
     }
     print(
         f"\n{args.triggers} automatic runs ({args.warmup} warm-up ones untimed), one at a time, "
