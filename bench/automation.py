@@ -8,6 +8,7 @@ the audit and the bookkeeping cost per run. Also prints the queries per guarded 
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/steward_bench_automation \\
        .venv/bin/python bench/automation.py [--runs 200]
 (the database is created if missing and migrated; its automation tables are emptied first).
+`measure_overhead` is also run by bench/automation_latency.py after its latency figures.
 """
 
 from __future__ import annotations
@@ -17,17 +18,19 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/steward_bench_automation")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
-os.environ["STEWARD_AUTOMATION_ALLOWED_HOSTS"] = "127.0.0.1"
-os.environ["STEWARD_OUTBOUND_ALLOW_NETWORKS"] = "127.0.0.1/32"
-os.environ["STEWARD_AUTOMATION_MAX_AUTO_RUNS_PER_HOUR"] = "100000"
-os.environ["STEWARD_AUTOMATION_MAX_CONCURRENT_PER_SYSTEM"] = "100000"
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+# What the benchmarks of automation need in the environment of Steward's processes: the local
+# receiver allowed, and budgets so high that no run is refused (bench/automation_latency.py).
+AUTOMATION_ENV = {
+    "STEWARD_AUTOMATION_ALLOWED_HOSTS": "127.0.0.1",
+    "STEWARD_OUTBOUND_ALLOW_NETWORKS": "127.0.0.1/32",
+    "STEWARD_AUTOMATION_MAX_AUTO_RUNS_PER_HOUR": "100000",
+    "STEWARD_AUTOMATION_MAX_CONCURRENT_PER_SYSTEM": "100000",
+}
 
 
 def _create_database(url: str) -> None:
@@ -40,21 +43,22 @@ def _create_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=200)
-    args = parser.parse_args()
-    _create_database(os.environ["DATABASE_URL"])
+@dataclass
+class Overhead:
+    vendor: str
+    guarded: list[float]  # seconds per guarded run, trigger to outcome
+    bare: list[float]  # seconds per bare signed request
+    queries: list[int]  # per guarded run
 
-    import django
 
-    django.setup()
-    from django.core.management import call_command
+def measure_overhead(runs: int) -> Overhead:
+    """Time `runs` guarded runs (eager, in this process) and as many bare signed requests to a
+    local receiver. Empties the automation tables of the (benchmark's own) database first.
+    Needs Django set up with AUTOMATION_ENV and no broker (eager)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    call_command("migrate", verbosity=0)
     from alerts.automation import services
     from alerts.automation.models import Action, ActionRun
     from alerts.models import AlertRule, Episode
@@ -88,9 +92,9 @@ def main() -> None:
             starts_at=now,
             source="prometheus",
         )
-        for i in range(args.runs)
+        for i in range(runs)
     )
-    with webhook_server(range(28900, 28950)) as receiver:
+    with webhook_server() as receiver:
         action = services.action_create(
             user=user,
             team_id=team.pk,
@@ -127,22 +131,52 @@ def main() -> None:
                 prepared.method, prepared.url, body=prepared.body, headers=prepared.headers
             )
             bare.append(time.perf_counter() - started)
-        assert len(receiver.received) == 2 * args.runs
+        assert len(receiver.received) == 2 * runs
+    Action.objects.filter(pk=action.pk).update(disabled=True)
+    return Overhead(connection.vendor, guarded, bare, queries)
 
-    def pct(values: list[float], q: float) -> float:
-        ordered = sorted(values)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
-    print(f"runs: {args.runs} on {connection.vendor}")  # noqa: T201
-    for name, values in (("guarded run (trigger to outcome)", guarded), ("bare request", bare)):
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile of `values` (seconds) in milliseconds."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def overhead_report(result: Overhead) -> None:
+    print(f"runs: {len(result.guarded)} on {result.vendor}")  # noqa: T201
+    for name, values in (
+        ("guarded run (trigger to outcome)", result.guarded),
+        ("bare request", result.bare),
+    ):
         print(  # noqa: T201
             f"{name:34s} p50 {pct(values, 0.5):6.2f} ms  p99 {pct(values, 0.99):6.2f} ms"
             f"  mean {statistics.mean(values) * 1000:6.2f} ms"
         )
-    overhead = statistics.median(guarded) - statistics.median(bare)
+    overhead = statistics.median(result.guarded) - statistics.median(result.bare)
     print(f"overhead per guarded run (median difference): {overhead * 1000:.2f} ms")  # noqa: T201
+    queries = result.queries
     print(f"queries per guarded run: median {statistics.median(queries):.0f}, max {max(queries)}")  # noqa: T201
-    Action.objects.filter(pk=action.pk).update(disabled=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=200)
+    args = parser.parse_args()
+    os.environ.setdefault(
+        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/steward_bench_automation"
+    )
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
+    os.environ.update(AUTOMATION_ENV)
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    _create_database(os.environ["DATABASE_URL"])
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    overhead_report(measure_overhead(args.runs))
 
 
 if __name__ == "__main__":

@@ -12,10 +12,11 @@ MAX_BODY_BYTES. The context holds no secret.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 MAX_BODY_BYTES = 16 * 1024
@@ -51,12 +52,19 @@ def _environment() -> SandboxedEnvironment:
 _ENVIRONMENT = _environment()
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(template: str) -> Template:
+    """Compiling costs milliseconds, rendering microseconds: each template once per process
+    (an action's template changes rarely; a changed one is a new key)."""
+    return _ENVIRONMENT.from_string(template)
+
+
 def template_check(template: str) -> None:
     """Save-time check: the template compiles. Raises RenderError."""
     if len(template) > MAX_TEMPLATE_CHARS:
         raise RenderError(f"The body template is longer than {MAX_TEMPLATE_CHARS} characters.")
     try:
-        _ENVIRONMENT.from_string(template)
+        _compiled(template)
     except TemplateError as error:
         raise RenderError(f"The body template does not compile: {error}") from None
 
@@ -67,7 +75,7 @@ def body_render(template: str, context: dict[str, Any]) -> bytes:
         return b"{}"
     template_check(template)
     try:
-        text = _ENVIRONMENT.from_string(template).render(**context)
+        text = _compiled(template).render(**context)
     except TemplateError as error:
         raise RenderError(f"The body template failed: {error}") from None
     body = text.encode()

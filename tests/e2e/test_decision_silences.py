@@ -10,8 +10,8 @@ keeping the alert firing and a real webhook receiver counting notifications.
   and once Alertmanager is back the sweep makes exactly one silence;
 - a silence expired or lost outside Steward shows on the decision and flags the rule.
 
-Ports 22100–22199 (this branch's range). Real processes keep the real clock, so nothing here is
-pinned to tests.support.clock.NOW; every time is relative to now.
+Ports are free ones the kernel picks (`free_ports`). Real processes keep the real clock, so
+nothing here is pinned to tests.support.clock.NOW; every time is relative to now.
 """
 
 from __future__ import annotations
@@ -42,14 +42,14 @@ from tests.support.processes import (
     AlertingPrometheus,
     AlertmanagerServer,
     CeleryWorker,
+    free_ports,
     webhook_route_config,
 )
 from tests.support.webhook import WebhookServer, webhook_server
 
 pytestmark = pytest.mark.e2e
 
-AM_PORT, AM_DOWN_PORT, PROM_PORT = 22101, 22102, 22103
-HOOK_PORTS = range(22110, 22120)
+AM_PORT, AM_DOWN_PORT, PROM_PORT = free_ports(3)
 State = Decision.SilenceState
 
 
@@ -364,7 +364,7 @@ def test_mute_stops_notifications_while_prometheus_fires_and_undo_and_expiry_res
         "Debian's prometheus and prometheus-alertmanager",
     )
     rule = rules["fraud-scorer"]
-    with webhook_server(HOOK_PORTS) as hook:
+    with webhook_server() as hook:
         am = AlertmanagerServer(
             AM_PORT, tmp_path / "am", config=webhook_route_config(hook.url + "/hook")
         )

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -397,9 +397,13 @@ def webhook_route_config(
     group_wait: str = "1s",
     group_interval: str = "1s",
     repeat_interval: str = "2s",
+    bearer_token: str = "",
 ) -> dict[str, object]:
     """An AlertmanagerServer `config` sending every alert to one webhook with short waits (so a
-    test sees repeated notifications every few seconds)."""
+    test sees repeated notifications every few seconds), with `bearer_token` if given."""
+    webhook: dict[str, object] = {"url": url, "send_resolved": True}
+    if bearer_token:
+        webhook["http_config"] = {"authorization": {"type": "Bearer", "credentials": bearer_token}}
     return {
         "route": {
             "receiver": "hook",
@@ -408,7 +412,7 @@ def webhook_route_config(
             "group_interval": group_interval,
             "repeat_interval": repeat_interval,
         },
-        "receivers": [{"name": "hook", "webhook_configs": [{"url": url, "send_resolved": True}]}],
+        "receivers": [{"name": "hook", "webhook_configs": [webhook]}],
     }
 
 
@@ -430,16 +434,24 @@ def _wait_http_ready(url: str, process: subprocess.Popen[bytes], what: str) -> N
 
 class AlertingPrometheus:
     """Debian's Prometheus on 127.0.0.1:`port` evaluating `rules` (a rule-file mapping) every
-    second and sending alerts to the Alertmanager at `alertmanager_port`."""
+    second and sending alerts to the Alertmanager at `alertmanager_port`; `scrape_targets`
+    (host:port of /metrics endpoints) are scraped every second as job "targets"."""
 
     def __init__(
-        self, port: int, workdir: Path, *, rules: Mapping[str, Any], alertmanager_port: int
+        self,
+        port: int,
+        workdir: Path,
+        *,
+        rules: Mapping[str, Any],
+        alertmanager_port: int,
+        scrape_targets: Sequence[str] = (),
     ) -> None:
         self.port = port
         self.workdir = workdir
         self.url = f"http://127.0.0.1:{port}"
         self.rules = rules
         self.alertmanager_port = alertmanager_port
+        self.scrape_targets = list(scrape_targets)
         self.process: subprocess.Popen[bytes] | None = None
 
     @staticmethod
@@ -461,6 +473,10 @@ class AlertingPrometheus:
                 ]
             },
         }
+        if self.scrape_targets:
+            config["scrape_configs"] = [
+                {"job_name": "targets", "static_configs": [{"targets": self.scrape_targets}]}
+            ]
         (self.workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
         self.process = subprocess.Popen(
             [

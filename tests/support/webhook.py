@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +37,8 @@ class WebhookBehaviour:
     in_flight: int = 0
     max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Called with each request once recorded, before the answer (a receiver that acts on it).
+    on_receive: Callable[[Received], None] | None = None
 
 
 class WebhookServer(ThreadingHTTPServer):
@@ -75,16 +77,17 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if behaviour.delay:
                 time.sleep(behaviour.delay)
-            behaviour.received.append(
-                Received(
-                    self.command,
-                    self.path,
-                    dict(self.headers),
-                    json.loads(raw) if raw else None,
-                    raw,
-                    valid,
-                )
+            received = Received(
+                self.command,
+                self.path,
+                dict(self.headers),
+                json.loads(raw) if raw else None,
+                raw,
+                valid,
             )
+            behaviour.received.append(received)
+            if behaviour.on_receive is not None:
+                behaviour.on_receive(received)
         finally:
             with behaviour.lock:
                 behaviour.in_flight -= 1

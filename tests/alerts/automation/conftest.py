@@ -15,6 +15,7 @@ from alerts.automation.models import Action
 from fleet.models import Membership, Team
 from runbooks.models import Runbook
 from tests.runbooks import conftest as runbook_fixtures
+from tests.support.processes import free_port
 from tests.support.webhook import WebhookServer, webhook_server
 
 # The runbook tests' fixtures: a team's system, runbook, rule and episodes.
@@ -24,10 +25,10 @@ rule = runbook_fixtures.rule
 make_episode = runbook_fixtures.make_episode
 other_team_member = runbook_fixtures.other_team_member
 
-# Helper 8's range (28000-28999); each module takes its own slice.
-RECEIVER_PORTS = range(28100, 28400)
 SIGNING_KEY = "TESTSECRETsigningkey0123456789"
 BEARER_TOKEN = "TESTSECRETbearertoken0123456789"  # noqa: S105 (a test marker)
+# An allowed URL where nobody listens (actions that are never sent, or must fail to connect).
+NOWHERE = f"http://127.0.0.1:{free_port()}/x"
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +45,7 @@ def _automation_settings(settings: SettingsWrapper) -> None:
 
 @pytest.fixture
 def receiver() -> Iterator[WebhookServer]:
-    with webhook_server(RECEIVER_PORTS) as server:
+    with webhook_server() as server:
         server.behaviour.signing_key = SIGNING_KEY
         yield server
 

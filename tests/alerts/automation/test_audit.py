@@ -15,14 +15,14 @@ from django.test import Client
 from alerts.automation import services
 from alerts.automation.models import Action, ActionRun, AppendOnlyError, AutomationEvent
 from alerts.models import AlertRule, Episode
-from tests.alerts.automation.conftest import BEARER_TOKEN, SIGNING_KEY
+from tests.alerts.automation.conftest import BEARER_TOKEN, NOWHERE, SIGNING_KEY
 from tests.support.webhook import WebhookServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_events_cannot_be_changed_or_deleted(make_action: Callable[..., Action]) -> None:
-    make_action("http://127.0.0.1:28999/x")
+    make_action(NOWHERE)
     event = AutomationEvent.objects.first()
     assert event is not None
     event.message = "nothing happened"
@@ -39,7 +39,7 @@ def test_events_cannot_be_changed_or_deleted(make_action: Callable[..., Action])
 def test_postgresql_refuses_raw_updates_and_deletes(
     require_postgres: None, make_action: Callable[..., Action]
 ) -> None:
-    make_action("http://127.0.0.1:28999/x")
+    make_action(NOWHERE)
     table = AutomationEvent._meta.db_table
     for statement in (f"UPDATE {table} SET message = 'x'", f"DELETE FROM {table}"):  # noqa: S608
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
@@ -110,7 +110,7 @@ def test_secrets_never_appear_in_logs_audit_runs_or_admin(
 def test_the_admin_sets_a_secret_without_showing_it(
     make_action: Callable[..., Action], make_user: Callable[..., User], client: Client
 ) -> None:
-    action = make_action("http://127.0.0.1:28999/x")
+    action = make_action(NOWHERE)
     before = action.secret_ciphertext
     client.force_login(make_user("root", staff=True, is_superuser=True))
     url = f"/admin/automation/action/{action.pk}/change/"
@@ -140,7 +140,7 @@ def test_the_admin_sets_a_secret_without_showing_it(
 def test_the_admin_applies_the_host_allow_list_and_the_template_check(
     make_action: Callable[..., Action], make_user: Callable[..., User], client: Client
 ) -> None:
-    action = make_action("http://127.0.0.1:28999/x")
+    action = make_action(NOWHERE)
     client.force_login(make_user("root", staff=True, is_superuser=True))
     from django.forms.models import model_to_dict
 
@@ -156,4 +156,4 @@ def test_the_admin_applies_the_host_allow_list_and_the_template_check(
     assert "STEWARD_AUTOMATION_ALLOWED_HOSTS" in page
     assert "does not compile" in page
     action.refresh_from_db()
-    assert action.url == "http://127.0.0.1:28999/x"
+    assert action.url == NOWHERE

@@ -20,12 +20,10 @@ from tests.support.webhook import WebhookServer, webhook_server
 
 pytestmark = pytest.mark.django_db(transaction=True)  # runs execute after the commit
 
-PORTS = range(29100, 29200)
-
 
 @pytest.fixture
 def receiver() -> Iterator[WebhookServer]:
-    with webhook_server(PORTS) as server:
+    with webhook_server() as server:
         server.behaviour.signing_key = SIGNING_KEY
         yield server
 

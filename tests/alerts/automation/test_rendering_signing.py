@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import uuid
+from unittest import mock
 
 import pytest
 
@@ -20,6 +22,20 @@ def test_values_are_json_encoded_so_a_label_cannot_inject_keys() -> None:
     assert "admin" not in parsed
     assert parsed["n"] == 3
     assert parsed["m"] == {"model": hostile}
+
+
+def test_a_template_is_compiled_once_however_often_it_renders(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each run renders its action's template (and the save-time check compiles it): compiling
+    is milliseconds of a run's worker time, so it happens once per template and process."""
+    template = '{"model": {{ labels.model }}, "to": "%s"}' % uuid.uuid4().hex  # noqa: UP031
+    compile_ = mock.Mock(wraps=rendering._ENVIRONMENT.compile)
+    monkeypatch.setattr(rendering._ENVIRONMENT, "compile", compile_)
+    rendering.template_check(template)
+    bodies = [rendering.body_render(template, {"labels": {"model": m}}) for m in "abc"]
+    assert [json.loads(body)["model"] for body in bodies] == ["a", "b", "c"]
+    assert compile_.call_count == 1
 
 
 def test_an_unknown_name_is_an_error_not_an_empty_string() -> None:

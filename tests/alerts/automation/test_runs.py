@@ -21,7 +21,7 @@ from alerts.automation import services
 from alerts.automation.guardrails import AutomationRefused, Guardrail
 from alerts.automation.models import Action, ActionRun, AutomationEvent
 from alerts.models import AlertRule, Episode
-from tests.alerts.automation.conftest import BEARER_TOKEN, SIGNING_KEY
+from tests.alerts.automation.conftest import BEARER_TOKEN, NOWHERE, SIGNING_KEY
 from tests.support.webhook import WebhookServer
 
 pytestmark = pytest.mark.django_db(transaction=True)  # runs execute after the commit
@@ -449,8 +449,8 @@ def test_a_network_error_is_retried_then_fails(
     rule: AlertRule,
     member: User,
 ) -> None:
-    # Nothing listens on this port of the range.
-    action = make_action("http://127.0.0.1:28999/scale")
+    # Nothing listens there.
+    action = make_action(NOWHERE)
     run = services.run_trigger(action=action, episode=_episode(make_episode, rule), user=member)
     run.refresh_from_db()
     assert run.state == ActionRun.State.FAILED

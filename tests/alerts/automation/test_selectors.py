@@ -15,6 +15,7 @@ from alerts.automation.models import Action, ActionRun
 from alerts.models import AlertRule, Engagement, Episode
 from alerts.review import exports
 from core.weeks import week_of
+from tests.alerts.automation.conftest import NOWHERE
 from tests.support.webhook import WebhookServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -84,7 +85,7 @@ def test_status_and_approvals(
     assert status.paused and status.reason == "game day"
     services.automation_switch_set(user=make_user("root2", staff=True), enabled=True)
 
-    action = make_action("http://127.0.0.1:28999/x", risk=Action.Risk.HIGH)
+    action = make_action(NOWHERE, risk=Action.Risk.HIGH)
     run = services.run_trigger(
         action=action, episode=make_episode(rule, labels={"model": "m"}), user=member
     )

@@ -14,6 +14,7 @@ from alerts.automation import services
 from alerts.automation.guardrails import Guardrail
 from alerts.automation.models import Action, ActionRun
 from alerts.models import AlertRule, Episode
+from tests.alerts.automation.conftest import NOWHERE
 from tests.support.webhook import WebhookServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,7 +29,7 @@ def _episode(make_episode: Callable[..., Episode], rule: AlertRule) -> Episode:
 @pytest.mark.parametrize(
     "url",
     [
-        "http://127.0.0.1:28999/x",
+        pytest.param(NOWHERE, id="loopback"),
         "http://10.0.0.7/x",
         "http://169.254.169.254/latest/meta-data/",
         "http://[::1]/x",
