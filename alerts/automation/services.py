@@ -26,8 +26,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from alerts.automation import guardrails, rendering, signing
 from alerts.automation.guardrails import AutomationRefused, Guardrail, Refusal
@@ -79,6 +80,10 @@ EDITABLE_FIELDS = (
 )
 VERIFICATIONS_PENDING_KEY = "automation:verifications-pending"
 AUTOMATIC_RULES_KEY = "automation:automatic-rule-ids"
+TRIGGERS_PENDING_KEY = "automation:triggers-pending"
+# Scheduled triggers are looked for this long after their delay ran out (a Steward that was down
+# then still runs them on its next delivery, and sees that the alert may have resolved).
+SCHEDULED_GRACE = timedelta(days=1)
 
 
 # --- the audit log ---------------------------------------------------------------------------
@@ -1057,3 +1062,74 @@ def automatic_trigger(*, action_id: int, episode_id: int) -> ActionRun | None:
         )
         return None
     return run_trigger(action=action, episode=episode, kind=ActionRun.TriggerKind.AUTOMATIC)
+
+
+def automatic_trigger_schedule(
+    *, action: Action, episode: Episode, now: datetime | None = None
+) -> AutomationEvent:
+    """Eager mode (no broker holds a delayed task): record the delayed automatic trigger in the
+    audit log; `automatic_triggers_due` runs it once the delay ran out, if the alert still fires.
+    The record is the schedule, so a restart loses nothing."""
+    now = now or timezone.now()
+    due = now + timedelta(seconds=action.auto_delay_seconds)
+    event = event_record(
+        AutomationEvent.Kind.TRIGGER,
+        f"Scheduled automatically: runs at {due:%Y-%m-%d %H:%M:%S} UTC if the alert still "
+        f"fires ({action.auto_delay_seconds} s delay).",
+        action=action,
+        episode_id=episode.pk,
+        data={"scheduled": True, "due": due.isoformat()},
+    )
+    with contextlib.suppress(Exception):  # Redis down: the next flag set or beat finds it
+        cache.set(TRIGGERS_PENDING_KEY, 1, timeout=None)
+    return event
+
+
+def automatic_triggers_due(*, now: datetime | None = None) -> int:
+    """Run the scheduled automatic triggers whose delay ran out (each once: a run, or the
+    "resolved within the delay" cancellation, ends it); returns how many still wait."""
+    now = now or timezone.now()
+    longest = Action.objects.filter(trigger=Action.Trigger.AUTOMATIC).aggregate(
+        m=Max("auto_delay_seconds")
+    )["m"]
+    since = now - timedelta(seconds=longest or 0) - SCHEDULED_GRACE
+    scheduled = list(
+        AutomationEvent.objects.filter(
+            kind=AutomationEvent.Kind.TRIGGER, run=None, at__gte=since, data__scheduled=True
+        )
+        .order_by("at", "id")
+        .values_list("action_id", "episode_id", "data")
+    )
+    action_ids = {a for a, _, _ in scheduled}
+    episode_ids = {e for _, e, _ in scheduled}
+    settled = set(
+        ActionRun.objects.filter(
+            action_id__in=action_ids,
+            episode_id__in=episode_ids,
+            trigger=ActionRun.TriggerKind.AUTOMATIC,
+        ).values_list("action_id", "episode_id")
+    ) | set(
+        AutomationEvent.objects.filter(
+            kind=AutomationEvent.Kind.CANCELLED,
+            action_id__in=action_ids,
+            episode_id__in=episode_ids,
+        ).values_list("action_id", "episode_id")
+    )
+    waiting = 0
+    for action_id, episode_id, data in scheduled:
+        if (action_id, episode_id) in settled or action_id is None or episode_id is None:
+            continue
+        due = parse_datetime(str(data.get("due", "")))
+        if due is not None and due > now:
+            waiting += 1
+            continue
+        settled.add((action_id, episode_id))
+        with transaction.atomic():
+            # The switch row first (the guardrails' lock order): two deliveries checking at
+            # once run a trigger once (automatic_trigger sees the other's run).
+            switch_get(lock=True)
+            automatic_trigger(action_id=action_id, episode_id=episode_id)
+    if not waiting:
+        with contextlib.suppress(Exception):  # Redis down: it is set again when needed
+            cache.delete(TRIGGERS_PENDING_KEY)
+    return waiting
