@@ -17,6 +17,7 @@ from alerts.catalog.rulefiles import parse_duration
 from alerts.models import AlertRule, matchers_key
 from core.choices import Source
 from demo import data as demo_data
+from demo.automation import demo_automation_seed
 from demo.history import HistorySummary, demo_history_seed
 from demo.runbooks import RUNBOOKS
 from demo.slos import demo_scorecard_history, demo_slos_seed
@@ -264,6 +265,7 @@ class DemoReport:
     """What one `seed_demo` run wrote."""
 
     catalog: DemoSummary
+    automation_created: int
     slos_created: int
     history: HistorySummary
     snapshots: int
@@ -272,10 +274,19 @@ class DemoReport:
 @transaction.atomic
 def demo_seed_all(*, now: datetime) -> DemoReport:
     """The whole demo in one transaction, so a failure leaves nothing half-written:
-    the catalog, SLOs of the critical systems, 8 weeks of history with past review decisions
-    (evaluated), then 12 weeks of scorecard snapshots (they read the flags and SLOs)."""
+    the catalog, the automation action with its history (before the history is planned and
+    evaluated: the plan makes its alert fire now), SLOs of the critical systems, 8 weeks of
+    history with past review decisions (evaluated), then 12 weeks of scorecard snapshots (they
+    read the flags and SLOs)."""
     catalog = demo_seed(now=now)
+    automation = demo_automation_seed(now=now)
     slos = demo_slos_seed()
     history = demo_history_seed(now=now)
     snapshots = demo_scorecard_history(now=now)
-    return DemoReport(catalog=catalog, slos_created=slos, history=history, snapshots=snapshots)
+    return DemoReport(
+        catalog=catalog,
+        automation_created=automation,
+        slos_created=slos,
+        history=history,
+        snapshots=snapshots,
+    )
