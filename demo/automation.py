@@ -172,7 +172,7 @@ def demo_automation_seed(*, now: datetime) -> int:
         .select_related("runbook", "owner_team")
         .first()
     )
-    if rule is None or rule.runbook is None or rule.owner_team is None:
+    if rule is None or rule.runbook_id is None or rule.owner_team_id is None:
         return 0
     if not receiver_allowed():
         return 0
