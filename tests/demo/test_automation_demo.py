@@ -104,6 +104,22 @@ def test_the_seed_creates_the_action_and_its_audit_trail_once(settings: Settings
 
 
 @pytest.mark.django_db
+def test_a_demo_on_another_port_moves_the_action_there_as_a_new_version(
+    settings: SettingsWrapper,
+) -> None:
+    _demo_settings(settings, "http://127.0.0.1:8000")
+    _seed()
+    before = AutomationEvent.objects.count()
+    _demo_settings(settings, "http://127.0.0.1:8011")
+    assert "Created: nothing" in _seed()
+    action = Action.objects.get(name=demo_automation.ACTION_NAME)
+    assert action.url == "http://127.0.0.1:8011/demo/receiver/traffic-shift/"
+    assert action.version == 2 and action.in_dry_run  # a changed URL proves itself again
+    assert AutomationEvent.objects.count() == before + 1
+    assert AutomationEvent.objects.latest("id").kind == "action_changed"
+
+
+@pytest.mark.django_db
 def test_outside_the_demo_the_seed_adds_no_action() -> None:
     """`seed_demo` by hand (no STEWARD_DEMO): nothing Steward may not call is created."""
     _seed()
