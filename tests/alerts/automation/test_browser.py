@@ -6,15 +6,18 @@ Content-Security-Policy violation on the way."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connections
 from playwright.sync_api import Page
 
 from alerts.automation.models import Action, ActionRun, AutomationEvent, AutomationSwitch
 from alerts.models import AlertRule, Episode
 from tests.alerts.automation.conftest import BEARER_TOKEN, SIGNING_KEY
-from tests.config.test_csp_browser import browser_page, serve
+from tests.config import test_csp_browser
+from tests.config.test_csp_browser import serve
 from tests.support.processes import free_port
 from tests.support.webhook import WebhookServer, webhook_server
 
@@ -37,6 +40,18 @@ def _orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
     """Playwright's sync API runs an event loop in this thread; the ORM calls of the tests
     are still plain synchronous code (as in tests/alerts/review/test_browser.py)."""
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@contextmanager
+def browser_page(violations: list[str]) -> Iterator[Page]:
+    """tests/config's Chromium page; the ORM calls made beside Playwright's event loop open
+    connections of their own (asgiref's context-local storage), closed here so that none
+    stays open on the PostgreSQL test database."""
+    with test_csp_browser.browser_page(violations) as page:
+        try:
+            yield page
+        finally:
+            connections.close_all()
 
 
 @pytest.fixture
