@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 from alerts.automation.models import Action
 from alerts.models import AlertRule, Episode
 from alerts.catalog.ownership import oncall_runbook_url
+from alerts.silences.models import Silence
 from fleet.models import AISystem, Team
 from runbooks.models import Runbook
 
@@ -79,6 +80,8 @@ print("SMOKE-FACTS", json.dumps({
     "system": AISystem.objects.order_by("name").values_list("name", flat=True).first(),
     "rule": AlertRule.objects.order_by("alertname").values_list("alertname", flat=True).first(),
     "runbook": Runbook.objects.order_by("title").values_list("title", flat=True).first(),
+    "silence": Silence.objects.filter(state="active").order_by("pk")
+        .values_list("created_by", flat=True).first(),
     "oncall": oncall,
     "automation": automation,
 }))
@@ -151,7 +154,7 @@ def pages(facts: dict[str, str | None]) -> list[Page]:
         "/review/": ("Review",),
         "/runbooks/": (facts["runbook"] or "",),
         "/automation/": ("Runbook automation",),
-        "/silences/": ("Silences",),
+        "/silences/": ("Silences", facts["silence"] or ""),
         "/scorecards/": (facts["system"] or "",),
         "/api/docs/": ("swagger",),
         "/admin/": ("Site administration",),

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from alerts.models import Evaluation
 from alerts.noise.evaluation import week_evaluate
 from alerts.noise.locking import AlreadyEvaluated, EvaluationBusy
 from alerts.retention.services import retention_apply as apply_retention
@@ -128,7 +129,7 @@ def evaluate_current_week(slot_seconds: int = 3600) -> None:
 )
 def evaluate_previous_week() -> None:
     """Monday morning (beat): last week once more, once."""
-    evaluate_week.delay(week_shift(current_week(), -1), trigger="weekly")
+    evaluate_week.delay(week_shift(current_week(), -1), trigger=Evaluation.WEEKLY_TRIGGER)
 
 
 def schedule_slot(seconds: int) -> str:

@@ -19,7 +19,9 @@ from core.choices import Source
 from demo import data as demo_data
 from demo.automation import demo_automation_seed
 from demo.history import HistorySummary, demo_history_seed
+from demo.rulefiles import demo_rule_files
 from demo.runbooks import RUNBOOKS
+from demo.silences import demo_silences_seed
 from demo.slos import demo_scorecard_history, demo_slos_seed
 from fleet.models import AISystem, Membership, Team
 from runbooks.models import Runbook
@@ -282,6 +284,9 @@ def demo_seed_all(*, now: datetime) -> DemoReport:
     automation = demo_automation_seed(now=now)
     slos = demo_slos_seed()
     history = demo_history_seed(now=now)
+    # The teams' rule files, as the rules stand after the history (so decisions become a patch).
+    catalog.add("rule files", demo_rule_files())
+    catalog.add("silences", demo_silences_seed(now=now))
     snapshots = demo_scorecard_history(now=now)
     return DemoReport(
         catalog=catalog,

@@ -313,6 +313,18 @@ def _refused(
 
 
 @transaction.atomic
+def rule_file_text_keep(path: str, text: str) -> None:
+    """Keep the text of a rule file as imported, so the review's patch applies to it."""
+    RuleFileText.objects.update_or_create(
+        path=path,
+        defaults={
+            "text": text,
+            "sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "imported_at": timezone.now(),
+        },
+    )
+
+
 def rules_import(
     *,
     groups: Iterable[Any],
@@ -343,14 +355,7 @@ def rules_import(
     if file_path is not None:
         arrived[file_path] = set()
         if text is not None:
-            RuleFileText.objects.update_or_create(
-                path=file_path,
-                defaults={
-                    "text": text,
-                    "sha256": hashlib.sha256(text.encode()).hexdigest(),
-                    "imported_at": timezone.now(),
-                },
-            )
+            rule_file_text_keep(file_path, text)
     for g_index, group in enumerate(groups):
         if not isinstance(group, Mapping) or not isinstance(group.get("rules"), list):
             report.unmapped.append((f"{origin}: group {g_index + 1}", "a group needs a rules list"))

@@ -107,6 +107,9 @@ class Evaluation(models.Model):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
+    # The Monday run of the week that just ended: the one that opens its review.
+    WEEKLY_TRIGGER = "weekly"
+
     week = models.CharField(max_length=8)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     trigger = models.CharField(

@@ -19,9 +19,9 @@ def post_agenda_after_evaluation(sender: Any, evaluation: Evaluation, **kwargs: 
         return
     if evaluation.status != Evaluation.Status.DONE:
         return
-    # Only the evaluation of the week that just ended opens a review; re-evaluations of older
-    # weeks (late deliveries) must not re-post.
-    if evaluation.week != last_complete_week():
+    # Only the scheduled Monday evaluation of the week that just ended opens a review; a
+    # re-evaluation (a late delivery, a rule change, a person) must not post the agenda again.
+    if evaluation.trigger != Evaluation.WEEKLY_TRIGGER or evaluation.week != last_complete_week():
         return
     from alerts.review.tasks import post_agenda_to_chat
 

@@ -391,7 +391,14 @@ def week_patch(request: HttpRequest, week: str) -> HttpResponse:
     """The week's prune/retire/tune decisions as a patch to the rule files, with what it
     leaves out and why."""
     week, team = _week(week), _team(request)
-    context = {"week": week, "team": team, "patch": review_patch(week=week, team=team)}
+    query = urlencode({"week": week, **({"team": team.slug} if team else {})})
+    api_url = request.build_absolute_uri(f"{reverse('api:decision-patch')}?{query}")
+    context = {
+        "week": week,
+        "team": team,
+        "patch": review_patch(week=week, team=team),
+        "api_url": api_url,
+    }
     return render(request, "alerts/review/patch.html", context)
 
 

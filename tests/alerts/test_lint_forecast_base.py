@@ -31,9 +31,8 @@ from fleet.models import Team
 from runbooks.models import Runbook
 from tests.api_helpers import session_client, token_client
 from tests.conftest import require_service
-from tests.support.processes import PrometheusServer, openmetrics
+from tests.support.processes import PrometheusServer, free_port, openmetrics
 
-PORT = 24510
 URL = "/api/v1/rules/lint/forecast/"
 END = datetime(2026, 11, 20, tzinfo=UTC)
 START = END - timedelta(days=3)
@@ -86,7 +85,7 @@ def rules(*, expr: str = "steward_bt_errors > 1", for_: str = "2m", severity: st
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     require_service(PrometheusServer.available(), "prometheus and promtool binaries")
-    server = PrometheusServer(PORT, tmp_path_factory.mktemp("prometheus-backfill"))
+    server = PrometheusServer(free_port(), tmp_path_factory.mktemp("prometheus-backfill"))
     server.backfill(_history())
     server.start()
     try:

@@ -16,7 +16,16 @@ from django.test import Client
 from django.utils import timezone
 
 from alerts.integrations.alertmanager.fingerprint import fingerprint
-from alerts.models import AlertRule, Decision, Engagement, Episode, Feedback, RuleFlag, RuleWeek
+from alerts.models import (
+    AlertRule,
+    Decision,
+    Engagement,
+    Episode,
+    Feedback,
+    RuleFileText,
+    RuleFlag,
+    RuleWeek,
+)
 from alerts.review.effect import decision_effects
 from fleet.models import AISystem, Team
 from fleet_coverage.models import SLO, ScorecardSnapshot
@@ -39,6 +48,7 @@ SEEDED: tuple[type[Model], ...] = (
     Decision,
     RuleWeek,
     RuleFlag,
+    RuleFileText,
 )
 _VOLATILE = {"id", "episode_id", "created_at", "updated_at"}
 

@@ -85,7 +85,7 @@ def test_review_page_shows_the_suggestion_and_choosing_records_a_tune(
 ) -> None:
     client.force_login(member)
     html = client.get(f"/review/{week}/?team=fraud-ml").content.decode()
-    assert "adding `for: 2m` would have removed" in html
+    assert "adding <code>for: 2m</code> would have removed" in html
     assert (
         "of 49 pages last 4 weeks (20 nights), delayed what anyone acted on by at most 2m" in html
     )

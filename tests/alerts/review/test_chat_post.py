@@ -45,8 +45,10 @@ def hooked_team(
     return team
 
 
-def _finish(week: str, capture: Any) -> None:
-    evaluation = Evaluation.objects.create(week=week, status=Evaluation.Status.DONE)
+def _finish(week: str, capture: Any, trigger: str = Evaluation.WEEKLY_TRIGGER) -> None:
+    evaluation = Evaluation.objects.create(
+        week=week, status=Evaluation.Status.DONE, trigger=trigger
+    )
     with capture(execute=True):
         evaluation_finished.send(sender=None, evaluation=evaluation, duration_seconds=1.0)
 
@@ -81,6 +83,21 @@ def test_re_evaluating_an_older_week_does_not_post(
 ) -> None:
     _finish(week_shift(week, -3), django_capture_on_commit_callbacks)
     assert webhook.received == []
+
+
+@override_settings(STEWARD_REVIEW_CHAT_POST=True)
+@pytest.mark.parametrize("trigger", ["", "hourly@2027-02-15T08:00Z"])
+def test_re_evaluating_last_week_after_monday_does_not_post_again(
+    hooked_team: Team,
+    webhook: WebhookServer,
+    week: str,
+    django_capture_on_commit_callbacks: Any,
+    trigger: str,
+) -> None:
+    """A late delivery or a rule change re-evaluates last week: the agenda was posted already."""
+    _finish(week, django_capture_on_commit_callbacks)
+    _finish(week, django_capture_on_commit_callbacks, trigger=trigger)
+    assert len(webhook.received) == 1
 
 
 def test_a_failing_webhook_is_logged_not_raised(

@@ -265,6 +265,12 @@ def test_patch_page_download_and_api(
     assert page.status_code == 200
     assert "git apply" in page.content.decode()
     assert "# Retired in the review of" in page.content.decode()
+    # The shell recipe names the API by its absolute address, and the files to import after.
+    assert (
+        f"'http://testserver/api/v1/decisions/patch/?week={week}&amp;team={team.slug}'"
+        in page.content.decode()
+    )
+    assert "manage.py import_rules rules/fraud.yml" in page.content.decode()
     week_page = client.get(f"/review/{week}/?team={team.slug}").content.decode()
     assert f"/review/{week}/patch/?team={team.slug}" in week_page
     download = client.get(f"/review/{week}/rules.patch?team={team.slug}")

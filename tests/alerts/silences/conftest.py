@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,22 +9,14 @@ from django.contrib.auth.models import User
 from alerts.models import AlertRule
 from fleet.models import Membership, Team
 from tests.conftest import require_service
-from tests.support.processes import AlertmanagerServer, wait_for_port
-
-# Ports of this branch's range; parallel checkouts set STEWARD_TEST_SILENCE_PORT apart.
-PORT_BASE = int(os.environ.get("STEWARD_TEST_SILENCE_PORT", "21100"))
-
-
-def _free(port: int) -> bool:
-    return wait_for_port(port, up=False, timeout=0.2)
+from tests.support.processes import AlertmanagerServer, free_port, free_ports
 
 
 @pytest.fixture
 def alertmanager(tmp_path: Path) -> Iterator[AlertmanagerServer]:
     """A real Alertmanager 0.25, clustering off."""
     require_service(AlertmanagerServer.available(), "Debian's prometheus-alertmanager")
-    require_service(_free(PORT_BASE), f"free port {PORT_BASE}")
-    server = AlertmanagerServer(PORT_BASE, tmp_path / "am")
+    server = AlertmanagerServer(free_port(), tmp_path / "am")
     server.start()
     try:
         yield server
@@ -37,8 +28,7 @@ def alertmanager(tmp_path: Path) -> Iterator[AlertmanagerServer]:
 def am_pair(tmp_path: Path) -> Iterator[tuple[AlertmanagerServer, AlertmanagerServer]]:
     """Two Alertmanagers clustered by gossip, as an HA pair."""
     require_service(AlertmanagerServer.available(), "Debian's prometheus-alertmanager")
-    ports = [PORT_BASE + 10 + i for i in range(4)]
-    require_service(all(_free(port) for port in ports), f"free ports {ports}")
+    ports = free_ports(4)
     first = AlertmanagerServer(ports[0], tmp_path / "a", cluster_port=ports[1])
     second = AlertmanagerServer(ports[2], tmp_path / "b", cluster_port=ports[3], peers=(ports[1],))
     first.start()
