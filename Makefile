@@ -17,11 +17,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# STEWARD_DEMO=1: Steward serves the demo's automation receiver and may call its own address
+# (config/settings.py); STEWARD_BASE_URL is where this server answers, unless set.
+DEMO_ENV = DEBUG=1 STEWARD_DEMO=1 STEWARD_BASE_URL="$${STEWARD_BASE_URL:-http://$(HOST):$(PORT)}"
+
 demo: install
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
-	DEBUG=1 $(BIN)/python manage.py seed_demo
+	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
 	@echo "Steward is serving on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
-	DEBUG=1 $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
+	$(DEMO_ENV) $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -2,8 +2,10 @@
 
 From a fresh clone of the current commit: `make demo` in the background, log in as the demo
 admin, fetch every page of the site navigation (templates/base.html) and the on-call page of a
-demo alert that is firing now, each expected to answer 200 with the demo's data in it; then stop
-the server, whatever happened. Exits 1 with one line per failure.
+demo alert that is firing now, each expected to answer 200 with the demo's data in it; the demo's
+automation action on its firing alert (dry run with the signature masked, then a break-glass run
+that the receiver `make demo` serves must accept); then stop the server, whatever happened.
+Exits 1 with one line per failure.
 
 The clone reuses the virtualenv this script runs in (`make -o` skips `make install`, which CI
 ran just before) unless SMOKE_FRESH_INSTALL=1, which installs a new one inside the clone as a
@@ -25,6 +27,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -37,6 +40,7 @@ USERNAME, PASSWORD = "admin", "steward-demo"  # the published demo login (demo/s
 FACTS_SCRIPT = """
 import json
 from urllib.parse import urlsplit
+from alerts.automation.models import Action
 from alerts.models import AlertRule, Episode
 from alerts.catalog.ownership import oncall_runbook_url
 from alerts.silences.models import Silence
@@ -57,6 +61,20 @@ if firing is not None:
         "alertname": firing.rule.alertname,
         "since": firing.starts_at.strftime("%Y-%m-%d %H:%M"),
     }
+def oncall_path(episode):
+    labels = {**episode.rule.matchers, **episode.labels}
+    url = urlsplit(oncall_runbook_url(episode.rule.alertname, labels))
+    return url.path + ("?" + url.query if url.query else "")
+
+automation = None
+action = Action.objects.filter(name="Shift traffic to the fallback model").first()
+if action is not None:
+    episode = (
+        Episode.objects.filter(ends_at__isnull=True, rule__runbook_id=action.runbook_id)
+        .select_related("rule").order_by("-starts_at", "pk").first()
+    )
+    if episode is not None:
+        automation = {"action": action.pk, "episode": episode.pk, "path": oncall_path(episode)}
 print("SMOKE-FACTS", json.dumps({
     "team": Team.objects.order_by("name").values_list("name", flat=True).first(),
     "system": AISystem.objects.order_by("name").values_list("name", flat=True).first(),
@@ -65,6 +83,7 @@ print("SMOKE-FACTS", json.dumps({
     "silence": Silence.objects.filter(state="active").order_by("pk")
         .values_list("created_by", flat=True).first(),
     "oncall": oncall,
+    "automation": automation,
 }))
 """
 
@@ -178,6 +197,36 @@ def check_oncall(client: httpx.Client, oncall: dict[str, str] | None) -> str | N
     return None
 
 
+def check_automation(client: httpx.Client, facts: dict[str, Any] | None) -> str | None:
+    """The demo's action on its firing alert's on-call page: the dry run shows the request with
+    the signature masked, and a break-glass run reaches the receiver the demo serves (it
+    verifies the signature) and succeeds."""
+    if facts is None:
+        return "no demo automation action on a firing alert (make demo sets STEWARD_DEMO=1)"
+    path, action = facts["path"], facts["action"]
+    page = client.get(path)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    if (
+        page.status_code != 200
+        or token is None
+        or f"/automation/actions/{action}/" not in page.text
+    ):
+        return f"{path}: no automation buttons for the demo action ({page.status_code})"
+    form = {"csrfmiddlewaretoken": token[1], "episode": str(facts["episode"]), "next": path}
+    referer = {"Referer": f"{client.base_url}{path}"}
+    dry = client.post(f"/automation/actions/{action}/dry-run/", data=form, headers=referer)
+    if dry.status_code != 200 or "X-Steward-Signature: sha256=********" not in dry.text:
+        return f"the demo action's dry run answered {dry.status_code} without the masked request"
+    glass = {**form, "break_glass": "1", "break_glass_reason": "smoke test of the demo receiver"}
+    ran = client.post(
+        f"/automation/actions/{action}/run/", data=glass, headers=referer, follow_redirects=True
+    )
+    runs = ran.text.split('class="automation-runs"', 1)[-1].split("</table>", 1)[0]
+    if ran.status_code != 200 or "Break glass" not in runs or "Succeeded" not in runs:
+        return "the demo action's break-glass run did not succeed against the demo receiver"
+    return None
+
+
 def smoke(workdir: Path) -> list[str]:
     clone = workdir / "steward"
     run(["git", "clone", "--quiet", "--no-hardlinks", str(REPO), str(clone)], cwd=workdir)
@@ -214,8 +263,8 @@ def smoke(workdir: Path) -> list[str]:
             log_in(client)
             failures = [f for page in pages(facts) if (f := check(client, page))]
             oncall = check_oncall(client, facts["oncall"])
-        if oncall:
-            failures.append(oncall)
+            automation = check_automation(client, facts.get("automation"))
+        failures += [f for f in (oncall, automation) if f]
         return failures
     finally:
         stop(server)

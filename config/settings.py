@@ -6,8 +6,11 @@ DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY, ALLOWED_HOSTS and turns DEBUG off.
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import django_stubs_ext
@@ -397,6 +400,21 @@ STEWARD_OUTBOUND_ALLOW_NETWORKS = env_networks("STEWARD_OUTBOUND_ALLOW_NETWORKS"
 # Runbook automation (alerts/automation): actions may call only these hosts (names, or
 # host:port); an internal address also needs STEWARD_OUTBOUND_ALLOW_NETWORKS.
 STEWARD_AUTOMATION_ALLOWED_HOSTS = env_list("STEWARD_AUTOMATION_ALLOWED_HOSTS")
+# `make demo` sets STEWARD_DEMO=1 (honoured only with DEBUG): Steward serves the demo's
+# automation receiver (demo/automation.py) and its actions may call Steward's own address
+# (STEWARD_BASE_URL's host:port, and its loopback or literal address), no other internal one.
+STEWARD_DEMO = DEBUG and env_bool("STEWARD_DEMO", False)
+if STEWARD_DEMO:
+    _own = urlsplit(STEWARD_BASE_URL)
+    STEWARD_AUTOMATION_ALLOWED_HOSTS = [*STEWARD_AUTOMATION_ALLOWED_HOSTS, _own.netloc]
+    if _own.hostname == "localhost":
+        STEWARD_OUTBOUND_ALLOW_NETWORKS = [*STEWARD_OUTBOUND_ALLOW_NETWORKS, "127.0.0.1", "::1"]
+    elif _own.hostname:
+        with contextlib.suppress(ValueError):  # a name: listed as a host only
+            STEWARD_OUTBOUND_ALLOW_NETWORKS = [
+                *STEWARD_OUTBOUND_ALLOW_NETWORKS,
+                str(ipaddress.ip_address(_own.hostname)),
+            ]
 # Fleet-wide circuit breaker: more automatic runs than this in an hour pause automation.
 STEWARD_AUTOMATION_MAX_AUTO_RUNS_PER_HOUR = env_int(
     "STEWARD_AUTOMATION_MAX_AUTO_RUNS_PER_HOUR", 30, minimum=1

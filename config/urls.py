@@ -28,6 +28,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("review/", include("alerts.review.urls")),
     path("automation/", include("alerts.automation.urls")),
+    # The demo's automation receiver: 404 unless STEWARD_DEMO (DEBUG only).
+    path("demo/", include("demo.urls")),
     path("", include("ops.urls")),
     path("api/v1/integrations/", include("alerts.ingest.urls")),
     path("api/v1/", include("config.api_urls")),

@@ -20,6 +20,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 
+from alerts.automation.models import Action
 from alerts.models import AlertRule, Decision, Engagement, Episode, Feedback
 from alerts.noise.evaluation import week_evaluate
 from alerts.review.services import decision_mark_done, decision_record
@@ -99,6 +100,7 @@ def _rule_data() -> tuple[list[RuleData], dict[int, AlertRule]]:
         .order_by("alertname", "matchers_key")
     )
     leads = _team_leads()
+    automated = set(Action.objects.values_list("runbook_id", flat=True))
     data = [
         RuleData(
             id=rule.pk,
@@ -113,6 +115,7 @@ def _rule_data() -> tuple[list[RuleData], dict[int, AlertRule]]:
             catalogued=rule.catalogued,
             decider_id=leads.get(rule.owner_team_id) if rule.owner_team_id else None,
             for_seconds=int(rule.for_duration.total_seconds()) if rule.for_duration else 0,
+            automated=rule.runbook_id in automated,
         )
         for rule in rules
     ]

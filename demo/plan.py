@@ -58,6 +58,7 @@ class RuleData:
     system_id: int | None = None
     catalogued: bool = True
     decider_id: int | None = None  # a member of the owner team who can record decisions
+    automated: bool = False  # its runbook has an automation action (demo/automation.py)
     for_seconds: int = 0  # the rule's `for:`
 
     @property
@@ -230,10 +231,19 @@ def _duplicate_pair(
 
 
 def _pick(
-    rules: list[RuleData], test: Callable[[RuleData], bool], *, fallback: bool
+    rules: list[RuleData],
+    test: Callable[[RuleData], bool],
+    *,
+    fallback: bool,
+    prefer: Callable[[RuleData], bool] | None = None,
 ) -> RuleData | None:
-    """The first rule passing `test`; with `fallback`, else the first rule (small catalogs)."""
-    found = next((rule for rule in rules if test(rule)), None)
+    """The first rule passing `test` (one that also passes `prefer` if any does); with
+    `fallback`, else the first rule (small catalogs)."""
+    found = None
+    if prefer is not None:
+        found = next((rule for rule in rules if test(rule) and prefer(rule)), None)
+    if found is None:
+        found = next((rule for rule in rules if test(rule)), None)
     if found is None and fallback and rules:
         found = rules[0]
     if found is not None:
@@ -256,6 +266,10 @@ def _duplicates(rules: list[RuleData]) -> tuple[RuleData, RuleData] | None:
 
 def _interrupting(rule: RuleData) -> bool:
     return rule.severity in ("page", "critical")
+
+
+def _automated(rule: RuleData) -> bool:
+    return rule.automated
 
 
 def _decidable(rule: RuleData) -> bool:
@@ -284,7 +298,10 @@ def _assign(rules: list[RuleData], rng: random.Random) -> dict[int, Profile]:
     for profile, test, fallback in wanted:
         if not fallback and len(rules) <= SILENT_RESERVE:
             continue  # keep some rules silent: the silent flag needs them
-        rule = _pick(rules, test, fallback=fallback)
+        # The rule firing now with a page is one with an automation action when there is one:
+        # its on-call page shows the action's buttons.
+        prefer = _automated if profile is _firing_now else None
+        rule = _pick(rules, test, fallback=fallback, prefer=prefer)
         if rule is not None:
             profiles[rule.id] = profile
     for index, rule in enumerate(rules):

@@ -17,6 +17,7 @@ from alerts.catalog.rulefiles import parse_duration
 from alerts.models import AlertRule, matchers_key
 from core.choices import Source
 from demo import data as demo_data
+from demo.automation import demo_automation_seed
 from demo.history import HistorySummary, demo_history_seed
 from demo.rulefiles import demo_rule_files
 from demo.runbooks import RUNBOOKS
@@ -266,6 +267,7 @@ class DemoReport:
     """What one `seed_demo` run wrote."""
 
     catalog: DemoSummary
+    automation_created: int
     slos_created: int
     history: HistorySummary
     snapshots: int
@@ -274,13 +276,22 @@ class DemoReport:
 @transaction.atomic
 def demo_seed_all(*, now: datetime) -> DemoReport:
     """The whole demo in one transaction, so a failure leaves nothing half-written:
-    the catalog, SLOs of the critical systems, 8 weeks of history with past review decisions
-    (evaluated), then 12 weeks of scorecard snapshots (they read the flags and SLOs)."""
+    the catalog, the automation action with its history (before the history is planned and
+    evaluated: the plan makes its alert fire now), SLOs of the critical systems, 8 weeks of
+    history with past review decisions (evaluated), then 12 weeks of scorecard snapshots (they
+    read the flags and SLOs)."""
     catalog = demo_seed(now=now)
+    automation = demo_automation_seed(now=now)
     slos = demo_slos_seed()
     history = demo_history_seed(now=now)
     # The teams' rule files, as the rules stand after the history (so decisions become a patch).
     catalog.add("rule files", demo_rule_files())
     catalog.add("silences", demo_silences_seed(now=now))
     snapshots = demo_scorecard_history(now=now)
-    return DemoReport(catalog=catalog, slos_created=slos, history=history, snapshots=snapshots)
+    return DemoReport(
+        catalog=catalog,
+        automation_created=automation,
+        slos_created=slos,
+        history=history,
+        snapshots=snapshots,
+    )

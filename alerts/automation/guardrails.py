@@ -13,18 +13,19 @@ The order of checks is the order of the `Guardrail` values: the first that refus
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db.models import Max
 
+from alerts.automation import selectors
 from alerts.automation.models import Action, ActionRun, AutomationSwitch
 from alerts.models import Episode
 from fleet.access import can_edit_team_object
 
-HOUR = timedelta(hours=1)
+HOUR = selectors.HOUR
 
 
 class Guardrail:
@@ -128,16 +129,11 @@ def switch_refusal(switch: AutomationSwitch, action: Action, *, automatic: bool)
 def cooldown_refusal(action: Action, episode: Episode, now: datetime) -> Refusal | None:
     """One run per alert series (rule and fingerprint) per cooldown; a run waiting for approval
     holds the series as well."""
-    if action.cooldown_seconds <= 0:
-        return None
-    since = now - timedelta(seconds=action.cooldown_seconds)
-    recent = ActionRun.objects.filter(
-        action=action,
-        episode__rule_id=episode.rule_id,
-        episode__fingerprint=episode.fingerprint,
-        state__in=[*ActionRun.EXECUTED, ActionRun.State.PENDING_APPROVAL],
-        created_at__gte=since,
-    ).exists()
+    recent = (
+        selectors.runs_in_cooldown(action, now=now)
+        .filter(episode__rule_id=episode.rule_id, episode__fingerprint=episode.fingerprint)
+        .exists()
+    )
     if recent:
         return Refusal(
             Guardrail.COOLDOWN,
@@ -154,17 +150,14 @@ def budget_refusal(
     Called with the switch and action rows locked. A refusal with `trips_breaker` asks the
     caller to trip the breaker (it holds the switch row).
     """
-    hour_ago = now - HOUR
-    ran_last_hour = ActionRun.objects.filter(
-        action=action, state__in=ActionRun.EXECUTED, queued_at__gte=hour_ago
-    ).count()
+    ran_last_hour = selectors.runs_executed_last_hour(action.pk, now=now)
     if ran_last_hour >= action.max_runs_per_hour:
         return Refusal(
             Guardrail.RATE_BUDGET,
             f"The action ran {ran_last_hour} times in the last hour "
             f"(budget {action.max_runs_per_hour}).",
         )
-    active = ActionRun.objects.filter(action=action, state__in=ActionRun.ACTIVE).count()
+    active = selectors.runs_active(action.pk)
     if active >= action.max_concurrent:
         return Refusal(
             Guardrail.MAX_CONCURRENT,
@@ -172,9 +165,7 @@ def budget_refusal(
         )
     if episode.system_id is not None:
         limit = settings.STEWARD_AUTOMATION_MAX_CONCURRENT_PER_SYSTEM
-        on_system = ActionRun.objects.filter(
-            episode__system_id=episode.system_id, state__in=ActionRun.ACTIVE
-        ).count()
+        on_system = selectors.runs_active_on_system(episode.system_id)
         if on_system >= limit:
             return Refusal(
                 Guardrail.MAX_CONCURRENT_SYSTEM,
@@ -182,11 +173,7 @@ def budget_refusal(
             )
     if automatic:
         limit = settings.STEWARD_AUTOMATION_MAX_AUTO_RUNS_PER_HOUR
-        fleet_automatic = ActionRun.objects.filter(
-            trigger=ActionRun.TriggerKind.AUTOMATIC,
-            state__in=ActionRun.EXECUTED,
-            queued_at__gte=hour_ago,
-        ).count()
+        fleet_automatic = selectors.automatic_runs_last_hour(now=now)
         if fleet_automatic >= limit:
             return Refusal(
                 Guardrail.CIRCUIT_BREAKER,

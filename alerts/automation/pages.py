@@ -12,7 +12,6 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from alerts.automation import selectors
-from alerts.automation.guardrails import HOUR
 from alerts.automation.models import Action, ActionRun
 from alerts.models import AlertRule, Episode
 from fleet.access import is_fleet_admin, team_ids_for_user
@@ -45,43 +44,27 @@ class GuardrailState:
 
 
 def guardrail_state(action: Action, *, now: datetime) -> GuardrailState:
-    """The figures the guardrails compare with their limits (same filters as
-    guardrails.budget_refusal and cooldown_refusal)."""
-    hour_ago = now - HOUR
-    used = ActionRun.objects.filter(
-        action=action, state__in=ActionRun.EXECUTED, queued_at__gte=hour_ago
-    ).count()
-    active = ActionRun.objects.filter(action=action, state__in=ActionRun.ACTIVE).count()
+    """The figures the guardrails compare with their limits, from the selectors that
+    guardrails.budget_refusal and cooldown_refusal enforce with: the page cannot disagree."""
     cooling: list[tuple[str, str, datetime]] = []
-    if action.cooldown_seconds > 0:
-        since = now - timedelta(seconds=action.cooldown_seconds)
-        seen: set[tuple[str, str]] = set()
-        for run in (
-            ActionRun.objects.filter(
-                action=action,
-                state__in=[*ActionRun.EXECUTED, ActionRun.State.PENDING_APPROVAL],
-                created_at__gte=since,
-            )
-            .select_related("episode__rule")
-            .order_by("-created_at")[:50]
-        ):
-            key = (run.episode.rule.alertname, run.episode.fingerprint)
-            if key not in seen:
-                seen.add(key)
-                until = run.created_at + timedelta(seconds=action.cooldown_seconds)
-                cooling.append((key[0], key[1], until))
-    auto = ActionRun.objects.filter(
-        trigger=ActionRun.TriggerKind.AUTOMATIC,
-        state__in=ActionRun.EXECUTED,
-        queued_at__gte=hour_ago,
-    ).count()
+    seen: set[tuple[str, str]] = set()
+    for run in (
+        selectors.runs_in_cooldown(action, now=now)
+        .select_related("episode__rule")
+        .order_by("-created_at")[:50]
+    ):
+        key = (run.episode.rule.alertname, run.episode.fingerprint)
+        if key not in seen:
+            seen.add(key)
+            until = run.created_at + timedelta(seconds=action.cooldown_seconds)
+            cooling.append((key[0], key[1], until))
     return GuardrailState(
-        budget_used=used,
+        budget_used=selectors.runs_executed_last_hour(action.pk, now=now),
         budget=action.max_runs_per_hour,
-        active=active,
+        active=selectors.runs_active(action.pk),
         max_concurrent=action.max_concurrent,
         cooling=cooling,
-        auto_runs_last_hour=auto,
+        auto_runs_last_hour=selectors.automatic_runs_last_hour(now=now),
         auto_runs_limit=settings.STEWARD_AUTOMATION_MAX_AUTO_RUNS_PER_HOUR,
     )
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections import defaultdict
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.db.models.signals import post_delete, post_save
 
 from alerts.automation import guardrails, services
@@ -47,6 +50,7 @@ def schedule_automatic_triggers(sender: Any, opened_by: int | None = None, **kwa
     from alerts.automation.tasks import automatic_trigger
 
     _settle_verifications_if_any()
+    _run_due_triggers_if_any()
     if opened_by is None:
         return
     rule_ids = automatic_rule_ids()
@@ -70,6 +74,11 @@ def schedule_automatic_triggers(sender: Any, opened_by: int | None = None, **kwa
         for action in actions_by_runbook.get(episode.rule.runbook_id or 0, []):
             if not guardrails.label_filter_matches(action.label_filter, episode.labels):
                 continue
+            if action.auto_delay_seconds and settings.CELERY_TASK_ALWAYS_EAGER:
+                # An eager task would run at once, ignoring the countdown: record the schedule.
+                services.automatic_trigger_schedule(action=action, episode=episode)
+                _check_due_in(action.auto_delay_seconds)
+                continue
             try:
                 automatic_trigger.apply_async(
                     args=(action.pk, episode.pk), countdown=action.auto_delay_seconds
@@ -92,6 +101,54 @@ def _settle_verifications_if_any() -> None:
         return
     if pending:
         services.verifications_settle()
+
+
+# Eager mode's timers (daemon threads of this process): each checks once when a delay runs out.
+_timers: set[threading.Timer] = set()
+_timers_lock = threading.Lock()
+TIMER_MARGIN_SECONDS = 0.5
+
+
+def _check_due_in(seconds: float) -> None:
+    """Check the scheduled triggers in this process when the delay has run out. The schedule
+    is in the database: a restart loses the timer, not the trigger (the next delivery that
+    changes an episode checks too)."""
+    timer = threading.Timer(seconds + TIMER_MARGIN_SECONDS, _check_due_now)
+    timer.daemon = True
+    with _timers_lock:
+        _timers.add(timer)
+    timer.start()
+
+
+def _check_due_now() -> None:
+    try:
+        services.automatic_triggers_due()
+    except Exception:  # a thread must not die noisily; the next delivery checks again
+        logger.exception("scheduled automatic triggers not checked")
+    finally:
+        connection.close()  # this thread's own connection
+        with _timers_lock:
+            _timers.difference_update({t for t in _timers if not t.is_alive()})
+
+
+def timers_cancel() -> None:
+    """Stop the waiting timers (tests, and a process that shuts down)."""
+    with _timers_lock:
+        for timer in _timers:
+            timer.cancel()
+        _timers.clear()
+
+
+def _run_due_triggers_if_any() -> None:
+    """Eager mode: run the delayed automatic triggers whose delay ran out, on every delivery
+    that changes an episode (one cache read when none waits), besides the timers above; with a
+    broker the delayed task does it."""
+    try:
+        pending = cache.get(services.TRIGGERS_PENDING_KEY)
+    except Exception:  # noqa: BLE001
+        return
+    if pending:
+        services.automatic_triggers_due()
 
 
 def _forget(sender: Any, **kwargs: Any) -> None:

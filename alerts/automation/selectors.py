@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, QuerySet
@@ -40,6 +41,53 @@ def automation_status() -> AutomationStatus:
         breaker_tripped=switch.breaker_tripped,
         breaker_reason=switch.breaker_reason,
         switch=switch,
+    )
+
+
+# --- the guardrails' counts ------------------------------------------------------------------
+# One home for what the guardrails compare with their limits: guardrails.py enforces with
+# these (inside its locked transaction) and the action's page shows the same figures.
+
+HOUR = timedelta(hours=1)
+
+
+def runs_executed_last_hour(action_id: int, *, now: datetime) -> int:
+    """The action's rate budget spent: runs let through in the hour before `now`."""
+    return ActionRun.objects.filter(
+        action_id=action_id, state__in=ActionRun.EXECUTED, queued_at__gte=now - HOUR
+    ).count()
+
+
+def runs_active(action_id: int) -> int:
+    """The action's runs queued or running (its concurrency)."""
+    return ActionRun.objects.filter(action_id=action_id, state__in=ActionRun.ACTIVE).count()
+
+
+def runs_active_on_system(system_id: int) -> int:
+    """Runs queued or running against one AI system, all actions together."""
+    return ActionRun.objects.filter(
+        episode__system_id=system_id, state__in=ActionRun.ACTIVE
+    ).count()
+
+
+def automatic_runs_last_hour(*, now: datetime) -> int:
+    """Automatic runs let through fleet-wide in the hour before `now` (the circuit breaker)."""
+    return ActionRun.objects.filter(
+        trigger=ActionRun.TriggerKind.AUTOMATIC,
+        state__in=ActionRun.EXECUTED,
+        queued_at__gte=now - HOUR,
+    ).count()
+
+
+def runs_in_cooldown(action: Action, *, now: datetime) -> QuerySet[ActionRun]:
+    """The action's runs that hold their alert series in cooldown at `now` (let through, or
+    waiting for approval, within `cooldown_seconds`); none when the action has no cooldown."""
+    if action.cooldown_seconds <= 0:
+        return ActionRun.objects.none()
+    return ActionRun.objects.filter(
+        action_id=action.pk,
+        state__in=[*ActionRun.EXECUTED, ActionRun.State.PENDING_APPROVAL],
+        created_at__gte=now - timedelta(seconds=action.cooldown_seconds),
     )
 
 

@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,8 +27,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from alerts.automation import guardrails, rendering, signing
 from alerts.automation.guardrails import AutomationRefused, Guardrail, Refusal
@@ -78,7 +80,13 @@ EDITABLE_FIELDS = (
     "cooldown_seconds",
 )
 VERIFICATIONS_PENDING_KEY = "automation:verifications-pending"
+# core.outbound.send's signature: what run_execute hands the request to.
+Send = Callable[..., outbound.OutboundResponse]
 AUTOMATIC_RULES_KEY = "automation:automatic-rule-ids"
+TRIGGERS_PENDING_KEY = "automation:triggers-pending"
+# Scheduled triggers are looked for this long after their delay ran out (a Steward that was down
+# then still runs them on its next delivery, and sees that the alert may have resolved).
+SCHEDULED_GRACE = timedelta(days=1)
 
 
 # --- the audit log ---------------------------------------------------------------------------
@@ -94,11 +102,13 @@ def event_record(
     actor: Any = None,
     guardrail: str = "",
     data: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> AutomationEvent:
     user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
     if episode_id is None and run is not None:
         episode_id = run.episode_id
     return AutomationEvent.objects.create(
+        at=at or timezone.now(),
         kind=kind,
         message=message[:1000],
         action=action if action is not None else (run.action if run is not None else None),
@@ -155,12 +165,14 @@ def _action_validate(action: Action) -> None:
         raise ValidationError(errors)
 
 
-def _secret_store(action: Action, *, signing_key: str, bearer_token: str = "") -> None:
+def _secret_store(
+    action: Action, *, signing_key: str, bearer_token: str = "", now: datetime | None = None
+) -> None:
     secrets = {"signing_key": signing_key}
     if bearer_token:
         secrets["bearer_token"] = bearer_token
     action.secret_ciphertext = encrypt_json(secrets)
-    action.secret_set_at = timezone.now()
+    action.secret_set_at = now or timezone.now()
 
 
 def action_create(
@@ -172,6 +184,7 @@ def action_create(
     url: str,
     signing_key: str,
     bearer_token: str = "",
+    now: datetime | None = None,
     **fields: Any,
 ) -> Action:
     """A new action, in dry run for its first STEWARD_AUTOMATION_DRY_RUN_TRIGGERS triggers."""
@@ -181,9 +194,11 @@ def action_create(
         raise ValidationError(f"Unknown fields: {', '.join(sorted(unknown))}.")
     if not signing_key:
         raise ValidationError({"signing_key": ["A signing key is required."]})
+    now = now or timezone.now()
     action = Action(team_id=team_id, runbook_id=runbook_id, name=name, url=url, **fields)
     action.created_by = action.updated_by = user if user.pk is not None else None
-    _secret_store(action, signing_key=signing_key, bearer_token=bearer_token)
+    action.created_at = action.updated_at = now
+    _secret_store(action, signing_key=signing_key, bearer_token=bearer_token, now=now)
     _action_validate(action)
     with transaction.atomic():
         action.save()
@@ -192,6 +207,7 @@ def action_create(
             f"Action created (version 1), in dry run for {action.dry_run_remaining} triggers.",
             action=action,
             actor=user,
+            at=now,
         )
     _automatic_rules_forget()
     return action
@@ -284,7 +300,7 @@ def action_secret_set(
         event_record(AutomationEvent.Kind.SECRET_SET, "Secret set.", action=action, actor=user)
 
 
-def action_promote(*, action: Action, user: Any) -> Action:
+def action_promote(*, action: Action, user: Any, now: datetime | None = None) -> Action:
     """The owner ends the dry run: the next triggers send real requests."""
     _refuse_unless_may_manage(user, action.team_id)
     with transaction.atomic():
@@ -297,6 +313,7 @@ def action_promote(*, action: Action, user: Any) -> Action:
             f"Promoted out of dry run (version {locked.version}; {skipped} dry runs skipped).",
             action=locked,
             actor=user,
+            at=now,
         )
     action.dry_run_remaining = 0
     return locked
@@ -531,22 +548,23 @@ def run_trigger(
         if needs_approval:
             run.state = ActionRun.State.PENDING_APPROVAL
             run.save()
-            _trigger_event(run, actor=user)
+            _trigger_event(run, actor=user, at=now)
             event_record(
                 AutomationEvent.Kind.APPROVAL_REQUESTED,
                 "High-risk action: waiting for approval by another member of the owning team.",
                 run=run,
                 actor=user,
                 guardrail=Guardrail.TWO_PERSON_RULE,
+                at=now,
             )
             return run
         run.state = ActionRun.State.QUEUED
         run.queued_at = now
         run.save()
-        _trigger_event(run, actor=user)
+        _trigger_event(run, actor=user, at=now)
         if kind == ActionRun.TriggerKind.BREAK_GLASS:
-            _break_glass_record(run, actor=user)
-        _queue(run, actor=user)
+            _break_glass_record(run, actor=user, at=now)
+        _queue(run, actor=user, at=now)
     # Eager (or a fast worker): the run may have finished already.
     run.refresh_from_db()
     return run
@@ -569,7 +587,7 @@ def _trigger_refusal(
     return guardrails.host_refusal(action.url)
 
 
-def _trigger_event(run: ActionRun, *, actor: Any) -> None:
+def _trigger_event(run: ActionRun, *, actor: Any, at: datetime | None = None) -> None:
     who = "automatically" if actor is None else f"by {actor.get_username()}"
     event_record(
         AutomationEvent.Kind.TRIGGER,
@@ -577,6 +595,7 @@ def _trigger_event(run: ActionRun, *, actor: Any) -> None:
         run=run,
         actor=actor,
         data={"trigger": run.trigger, "attempt": run.attempt, "version": run.action_version},
+        at=at,
     )
 
 
@@ -585,20 +604,23 @@ def _dry_run(run: ActionRun, action: Action, *, now: datetime, actor: Any) -> Ac
     run.state = ActionRun.State.DRY_RUN
     run.finished_at = now
     try:
-        run.request = request_build(action, run.episode, run_id=None, attempt=run.attempt).masked
+        run.request = request_build(
+            action, run.episode, run_id=None, attempt=run.attempt, now=now.timestamp()
+        ).masked
         run.outcome = "Dry run: nothing was sent."
     except Exception as error:  # noqa: BLE001 (recorded, never raised)
         run.outcome = f"Dry run: the request cannot be built: {_safe(error)}"
     run.save()
     action.dry_run_remaining -= 1
     action.save(update_fields=["dry_run_remaining"])
-    _trigger_event(run, actor=actor)
+    _trigger_event(run, actor=actor, at=now)
     event_record(
         AutomationEvent.Kind.DRY_RUN,
         f"Would run (dry run; {action.dry_run_remaining} left before it must be promoted).",
         run=run,
         actor=actor,
         data={"request": run.request},
+        at=now,
     )
     logger.info(
         "automation action %s would run for episode %s (dry run)", action.pk, run.episode_id
@@ -620,6 +642,7 @@ def _refuse(
         run=run,
         actor=actor,
         guardrail=refusal.guardrail,
+        at=now,
     )
     if refusal.trips_breaker and not switch.breaker_tripped:
         switch.breaker_tripped_at = now
@@ -630,12 +653,13 @@ def _refuse(
             f"Circuit breaker tripped: {refusal.message}",
             guardrail=Guardrail.CIRCUIT_BREAKER,
             episode_id=run.episode_id,
+            at=now,
         )
         logger.warning("automation circuit breaker tripped: %s", refusal.message)
     return run
 
 
-def _break_glass_record(run: ActionRun, *, actor: Any) -> None:
+def _break_glass_record(run: ActionRun, *, actor: Any, at: datetime | None = None) -> None:
     """Break glass skips the two-person rule: recorded, logged, and posted to the team chat."""
     event_record(
         AutomationEvent.Kind.BREAK_GLASS,
@@ -643,6 +667,7 @@ def _break_glass_record(run: ActionRun, *, actor: Any) -> None:
         run=run,
         actor=actor,
         guardrail=Guardrail.TWO_PERSON_RULE,
+        at=at,
     )
     logger.warning(
         "automation break glass: action %s on episode %s by %s",
@@ -673,8 +698,8 @@ def _chat_post(url: str, text: str, *, team_slug: str) -> None:
         )
 
 
-def _queue(run: ActionRun, *, actor: Any) -> None:
-    event_record(AutomationEvent.Kind.QUEUED, "Queued for execution.", run=run, actor=actor)
+def _queue(run: ActionRun, *, actor: Any, at: datetime | None = None) -> None:
+    event_record(AutomationEvent.Kind.QUEUED, "Queued for execution.", run=run, actor=actor, at=at)
     run_id = run.pk
     transaction.on_commit(lambda: _enqueue_execution(run_id))
 
@@ -716,6 +741,7 @@ def run_approve(*, run: ActionRun, user: Any, now: datetime | None = None) -> Ac
                 run=run,
                 actor=user,
                 guardrail=refusal.guardrail,
+                at=now,
             )
             raise AutomationRefused(refusal)
         run.approved_by = user
@@ -731,13 +757,14 @@ def run_approve(*, run: ActionRun, user: Any, now: datetime | None = None) -> Ac
             run=run,
             actor=user,
             guardrail=Guardrail.TWO_PERSON_RULE,
+            at=now,
         )
         if refusal is not None:
             return _refuse(run, refusal, switch=switch, actor=user, now=now)
         run.state = ActionRun.State.QUEUED
         run.queued_at = now
         run.save(update_fields=["approved_by", "state", "queued_at"])
-        _queue(run, actor=user)
+        _queue(run, actor=user, at=now)
     run.refresh_from_db()
     return run
 
@@ -770,10 +797,14 @@ def _safe(error: BaseException) -> str:
     return str(error)[:300] or type(error).__name__
 
 
-def run_execute(run_id: int) -> str:
+def run_execute(run_id: int, *, now: datetime | None = None, send: Send | None = None) -> str:
     """Send the request of a queued run: idempotent (a finished run is left alone; a redelivered
     one that was running is sent again with the same idempotency key). Returns what to do next:
     "done", or "retry" (network error or 5xx, tries left).
+
+    `now` and `send` record a run that happened at `now` (the demo's history): the request is
+    signed at that moment and handed to `send` (core.outbound.send's signature) instead of the
+    network.
 
     Two transactions: one before the request (claim the run, record the request) and one after
     it (response, outcome, failure count), so that a run costs few commits."""
@@ -794,19 +825,32 @@ def run_execute(run_id: int) -> str:
         ) or guardrails.host_refusal(run.action.url)
         if refusal is not None:
             _finish(
-                run, ActionRun.State.REFUSED, outcome=refusal.message, guardrail=refusal.guardrail
+                run,
+                ActionRun.State.REFUSED,
+                outcome=refusal.message,
+                guardrail=refusal.guardrail,
+                now=now,
             )
             return "done"
         action = run.action
         run.state = ActionRun.State.RUNNING
         run.tries += 1
-        run.started_at = run.started_at or timezone.now()
+        run.started_at = run.started_at or now or timezone.now()
         try:
-            prepared = request_build(action, run.episode, run_id=run.pk, attempt=run.attempt)
+            prepared = request_build(
+                action,
+                run.episode,
+                run_id=run.pk,
+                attempt=run.attempt,
+                now=now.timestamp() if now else None,
+            )
         except Exception as error:  # noqa: BLE001 (a template or a secret problem: a failed run)
             run.save(update_fields=["state", "tries", "started_at"])
             _finish(
-                run, ActionRun.State.FAILED, outcome=f"The request cannot be built: {_safe(error)}"
+                run,
+                ActionRun.State.FAILED,
+                outcome=f"The request cannot be built: {_safe(error)}",
+                now=now,
             )
             return "done"
         run.request = prepared.masked
@@ -816,10 +860,11 @@ def run_execute(run_id: int) -> str:
             f"{prepared.method} {outbound_display(prepared.url)} (try {run.tries}).",
             run=run,
             data={"request": prepared.masked},
+            at=now,
         )
     started = time.monotonic()
     try:
-        response = outbound.send(
+        response = (send or outbound.send)(
             prepared.method,
             prepared.url,
             body=prepared.body,
@@ -833,10 +878,13 @@ def run_execute(run_id: int) -> str:
             outcome=f"Refused: {_safe(error)}",
             guardrail=Guardrail.HOST_NOT_ALLOWED,
             duration=time.monotonic() - started,
+            now=now,
         )
         return "done"
     except outbound.OutboundFailed as error:
-        return _failed_or_retry(run, f"Network error: {_safe(error)}", time.monotonic() - started)
+        return _failed_or_retry(
+            run, f"Network error: {_safe(error)}", time.monotonic() - started, now=now
+        )
     duration = time.monotonic() - started
     excerpt = response.body[:EXCERPT_CHARS].decode("utf-8", errors="replace")
     with transaction.atomic():
@@ -849,19 +897,27 @@ def run_execute(run_id: int) -> str:
             f"HTTP {response.status} in {run.duration_ms} ms.",
             run=run,
             data={"status": response.status, "excerpt": excerpt[:500]},
+            at=now,
         )
         if response.status >= 500:
-            return _failed_or_retry(run, f"HTTP {response.status} (server error)", duration)
+            return _failed_or_retry(
+                run, f"HTTP {response.status} (server error)", duration, now=now
+            )
         if response.status != action.expected_status:
             _finish(
                 run,
                 ActionRun.State.FAILED,
                 outcome=f"HTTP {response.status}, expected {action.expected_status}.",
                 duration=duration,
+                now=now,
             )
             return "done"
         _finish(
-            run, ActionRun.State.SUCCEEDED, outcome=f"HTTP {response.status}.", duration=duration
+            run,
+            ActionRun.State.SUCCEEDED,
+            outcome=f"HTTP {response.status}.",
+            duration=duration,
+            now=now,
         )
     return "done"
 
@@ -875,7 +931,9 @@ def outbound_display(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
 
 
-def _failed_or_retry(run: ActionRun, outcome: str, duration: float) -> str:
+def _failed_or_retry(
+    run: ActionRun, outcome: str, duration: float, *, now: datetime | None = None
+) -> str:
     if run.tries <= settings.STEWARD_AUTOMATION_RETRIES:
         with transaction.atomic():
             ActionRun.objects.filter(pk=run.pk, state=ActionRun.State.RUNNING).update(
@@ -885,9 +943,10 @@ def _failed_or_retry(run: ActionRun, outcome: str, duration: float) -> str:
                 AutomationEvent.Kind.RETRY,
                 f"{outcome}; retry {run.tries} of {settings.STEWARD_AUTOMATION_RETRIES}.",
                 run=run,
+                at=now,
             )
         return "retry"
-    _finish(run, ActionRun.State.FAILED, outcome=outcome, duration=duration)
+    _finish(run, ActionRun.State.FAILED, outcome=outcome, duration=duration, now=now)
     return "done"
 
 
@@ -898,9 +957,10 @@ def _finish(
     outcome: str,
     guardrail: str = "",
     duration: float | None = None,
+    now: datetime | None = None,
 ) -> None:
     """Record the outcome, start the verification, and keep the failure count (auto-disable)."""
-    now = timezone.now()
+    now = now or timezone.now()
     action = run.action
     verify = state == ActionRun.State.SUCCEEDED and action.verify_resolution_seconds > 0
     with transaction.atomic():
@@ -929,7 +989,9 @@ def _finish(
             if state == ActionRun.State.REFUSED
             else AutomationEvent.Kind.OUTCOME
         )
-        event_record(kind, f"{run.get_state_display()}: {outcome}", run=run, guardrail=guardrail)
+        event_record(
+            kind, f"{run.get_state_display()}: {outcome}", run=run, guardrail=guardrail, at=now
+        )
         if state == ActionRun.State.FAILED:
             _count_failure(action, reason=f"{outcome}")
         elif state == ActionRun.State.SUCCEEDED and not verify:
@@ -1007,6 +1069,7 @@ def run_verify(run_id: int, *, now: datetime | None = None) -> bool:
             f"Verification: {run.get_verification_display().lower()}.",
             run=run,
             data={"verification": result},
+            at=now,
         )
         if result == ActionRun.Verification.NOT_RESOLVED:
             _count_failure(run.action, reason="the alert did not resolve")
@@ -1057,3 +1120,74 @@ def automatic_trigger(*, action_id: int, episode_id: int) -> ActionRun | None:
         )
         return None
     return run_trigger(action=action, episode=episode, kind=ActionRun.TriggerKind.AUTOMATIC)
+
+
+def automatic_trigger_schedule(
+    *, action: Action, episode: Episode, now: datetime | None = None
+) -> AutomationEvent:
+    """Eager mode (no broker holds a delayed task): record the delayed automatic trigger in the
+    audit log; `automatic_triggers_due` runs it once the delay ran out, if the alert still fires.
+    The record is the schedule, so a restart loses nothing."""
+    now = now or timezone.now()
+    due = now + timedelta(seconds=action.auto_delay_seconds)
+    event = event_record(
+        AutomationEvent.Kind.TRIGGER,
+        f"Scheduled automatically: runs at {due:%Y-%m-%d %H:%M:%S} UTC if the alert still "
+        f"fires ({action.auto_delay_seconds} s delay).",
+        action=action,
+        episode_id=episode.pk,
+        data={"scheduled": True, "due": due.isoformat()},
+    )
+    with contextlib.suppress(Exception):  # Redis down: the next flag set or beat finds it
+        cache.set(TRIGGERS_PENDING_KEY, 1, timeout=None)
+    return event
+
+
+def automatic_triggers_due(*, now: datetime | None = None) -> int:
+    """Run the scheduled automatic triggers whose delay ran out (each once: a run, or the
+    "resolved within the delay" cancellation, ends it); returns how many still wait."""
+    now = now or timezone.now()
+    longest = Action.objects.filter(trigger=Action.Trigger.AUTOMATIC).aggregate(
+        m=Max("auto_delay_seconds")
+    )["m"]
+    since = now - timedelta(seconds=longest or 0) - SCHEDULED_GRACE
+    scheduled = list(
+        AutomationEvent.objects.filter(
+            kind=AutomationEvent.Kind.TRIGGER, run=None, at__gte=since, data__scheduled=True
+        )
+        .order_by("at", "id")
+        .values_list("action_id", "episode_id", "data")
+    )
+    action_ids = {a for a, _, _ in scheduled}
+    episode_ids = {e for _, e, _ in scheduled}
+    settled = set(
+        ActionRun.objects.filter(
+            action_id__in=action_ids,
+            episode_id__in=episode_ids,
+            trigger=ActionRun.TriggerKind.AUTOMATIC,
+        ).values_list("action_id", "episode_id")
+    ) | set(
+        AutomationEvent.objects.filter(
+            kind=AutomationEvent.Kind.CANCELLED,
+            action_id__in=action_ids,
+            episode_id__in=episode_ids,
+        ).values_list("action_id", "episode_id")
+    )
+    waiting = 0
+    for action_id, episode_id, data in scheduled:
+        if (action_id, episode_id) in settled or action_id is None or episode_id is None:
+            continue
+        due = parse_datetime(str(data.get("due", "")))
+        if due is not None and due > now:
+            waiting += 1
+            continue
+        settled.add((action_id, episode_id))
+        with transaction.atomic():
+            # The switch row first (the guardrails' lock order): two deliveries checking at
+            # once run a trigger once (automatic_trigger sees the other's run).
+            switch_get(lock=True)
+            automatic_trigger(action_id=action_id, episode_id=episode_id)
+    if not waiting:
+        with contextlib.suppress(Exception):  # Redis down: it is set again when needed
+            cache.delete(TRIGGERS_PENDING_KEY)
+    return waiting

@@ -42,6 +42,9 @@ class Command(BaseCommand):
         report = demo_seed_all(now=_now(options["now"]))
         summary = report.catalog
         created = ", ".join(f"{n} {what}" for what, n in summary.created.items() if n)
+        if report.automation_created:
+            action = "1 automation action with its audit trail"
+            created = ", ".join(filter(None, [created, action]))
         if report.slos_created:
             created = ", ".join(filter(None, [created, f"{report.slos_created} SLOs"]))
         if report.history.decisions_created:

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from alerts.automation import services
+from alerts.automation import receivers, services
 from alerts.automation.models import Action
 from fleet.models import Membership, Team
 from runbooks.models import Runbook
@@ -41,6 +41,13 @@ def _automation_settings(settings: SettingsWrapper) -> None:
     settings.STEWARD_AUTOMATION_MAX_CONCURRENT_PER_SYSTEM = 2
     settings.STEWARD_AUTOMATION_DISABLE_AFTER_FAILURES = 3
     settings.STEWARD_AUTOMATION_RETRIES = 2
+
+
+@pytest.fixture(autouse=True)
+def _no_timer_outlives_its_test() -> Iterator[None]:
+    """Eager mode's delayed-trigger timers are threads: none may fire in a later test."""
+    yield
+    receivers.timers_cancel()
 
 
 @pytest.fixture

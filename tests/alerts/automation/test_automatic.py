@@ -110,6 +110,82 @@ def test_a_delayed_trigger_runs_only_if_the_alert_still_fires(
     assert len(receiver.received) == 1
 
 
+def test_eager_mode_honours_the_delay_and_runs_the_trigger_once_it_is_due(
+    receiver: WebhookServer,
+    make_action: Callable[..., Action],
+    rule: AlertRule,
+    deliver: Callable[[dict[str, Any]], None],
+    settings: Any,
+) -> None:
+    """Without a broker an eager task ignores its countdown: the trigger is recorded as
+    scheduled and a later delivery runs it once due, only if the alert still fires."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    assert settings.CELERY_TASK_ALWAYS_EAGER
+    action = make_action(
+        f"{receiver.url}/shift", trigger=Action.Trigger.AUTOMATIC, auto_delay_seconds=120
+    )
+    deliveries = capture()
+    fire, resolve, fire_again = deliveries[0], deliveries[2], deliveries[3]
+    start = timezone.now()
+
+    deliver(fire)
+    first = Episode.objects.get(rule=rule)
+    assert not ActionRun.objects.exists() and receiver.received == []
+    [scheduled] = AutomationEvent.objects.filter(kind="trigger", episode_id=first.pk)
+    assert scheduled.run_id is None and "Scheduled" in scheduled.message
+    deliver(resolve)  # resolved within the delay
+    assert not ActionRun.objects.exists()
+
+    with time_machine.travel(start + timedelta(seconds=130), tick=True):
+        deliver(fire_again)  # a new episode (scheduled), and the first one is now due
+        second = Episode.objects.exclude(pk=first.pk).get(rule=rule)
+        assert AutomationEvent.objects.filter(kind="cancelled", episode_id=first.pk).count() == 1
+        assert not ActionRun.objects.exists() and receiver.received == []
+
+    with time_machine.travel(start + timedelta(seconds=260), tick=True):
+        deliver(fire_again)  # Alertmanager's repeat changes nothing: no check
+        assert not ActionRun.objects.exists()
+        deliver(deliveries[1])  # another alert of the fleet opens an episode: checked
+    run = ActionRun.objects.get()
+    assert (run.action, run.episode_id, run.trigger) == (action, second.pk, "automatic")
+    assert run.state == ActionRun.State.SUCCEEDED
+    [request] = receiver.received
+    assert request.signature_valid is True
+    assert AutomationEvent.objects.filter(kind="cancelled", episode_id=first.pk).count() == 1
+    assert not ActionRun.objects.filter(episode=first).exists()
+
+
+def test_eager_mode_timer_runs_the_delayed_trigger_without_another_delivery(
+    receiver: WebhookServer,
+    make_action: Callable[..., Action],
+    rule: AlertRule,
+    deliver: Callable[[dict[str, Any]], None],
+) -> None:
+    import threading
+    import time
+
+    action = make_action(
+        f"{receiver.url}/shift", trigger=Action.Trigger.AUTOMATIC, auto_delay_seconds=1
+    )
+    deliver(capture()[0])
+    assert not ActionRun.objects.exists()
+    # Wait on the receiver and the timer thread, not the database: SQLite's shared in-memory
+    # test database locks a table that one connection reads while another writes.
+    deadline = time.monotonic() + 15
+    while not receiver.received:
+        assert time.monotonic() < deadline, "the timer did not run the trigger"
+        time.sleep(0.1)
+    for timer in [t for t in threading.enumerate() if isinstance(t, threading.Timer)]:
+        timer.join(timeout=15)
+    run = ActionRun.objects.get()
+    assert (run.action, run.trigger, run.state) == (action, "automatic", "succeeded")
+    assert len(receiver.received) == 1 and receiver.received[0].signature_valid
+
+
 def test_an_automatic_trigger_outside_the_label_filter_is_refused(
     receiver: WebhookServer,
     make_action: Callable[..., Action],

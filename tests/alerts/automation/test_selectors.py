@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -92,3 +92,71 @@ def test_status_and_approvals(
     assert list(selectors.approvals_waiting(second_member)) == [run]
     assert list(selectors.approvals_waiting(member)) == []  # not one's own
     assert list(selectors.approvals_waiting(other_team_member)) == []
+
+
+def test_the_action_page_shows_the_figures_the_guardrails_enforce(
+    frozen_now: datetime,
+    make_action: Callable[..., Action],
+    make_episode: Callable[..., Episode],
+    rule: AlertRule,
+    settings: Any,
+) -> None:
+    """The page's state and the enforcement read the same selectors: at the limits the page
+    shows, the guardrails refuse, and one run below them they let through."""
+    from alerts.automation import guardrails, pages
+
+    settings.STEWARD_AUTOMATION_MAX_AUTO_RUNS_PER_HOUR = 3
+    action = make_action(
+        "http://127.0.0.1:1/x", max_runs_per_hour=2, max_concurrent=1, cooldown_seconds=600
+    )
+    switch = services.switch_get()
+    first, second = (make_episode(rule, labels={"model": f"m{i}"}) for i in range(2))
+    now = timezone.now()
+    run = ActionRun.objects.create(
+        action=action,
+        action_version=1,
+        episode=first,
+        attempt=1,
+        trigger="automatic",
+        state=ActionRun.State.QUEUED,
+        created_at=now,
+        queued_at=now,
+    )
+    state = pages.guardrail_state(action, now=now)
+    assert (state.budget_used, state.active, state.auto_runs_last_hour) == (1, 1, 1)
+    assert [(a, f) for a, f, _ in state.cooling] == [(rule.alertname, first.fingerprint)]
+    refusal = guardrails.budget_refusal(
+        switch=switch, action=action, episode=second, automatic=True, now=now
+    )
+    assert refusal is not None and refusal.guardrail == guardrails.Guardrail.MAX_CONCURRENT
+    assert guardrails.cooldown_refusal(action, first, now) is not None
+    assert guardrails.cooldown_refusal(action, second, now) is None
+
+    ActionRun.objects.filter(pk=run.pk).update(state=ActionRun.State.SUCCEEDED)
+    ActionRun.objects.create(
+        action=action,
+        action_version=1,
+        episode=second,
+        attempt=1,
+        trigger="manual",
+        state=ActionRun.State.SUCCEEDED,
+        created_at=now,
+        queued_at=now,
+    )
+    state = pages.guardrail_state(action, now=now)
+    assert (state.budget_used, state.budget, state.active) == (2, 2, 0)
+    assert state.auto_runs_last_hour == 1
+    refusal = guardrails.budget_refusal(
+        switch=switch, action=action, episode=second, automatic=False, now=now
+    )
+    assert refusal is not None and refusal.guardrail == guardrails.Guardrail.RATE_BUDGET
+    # An hour later the budget is free again, on the page and in the enforcement alike.
+    later = now + guardrails.HOUR + timedelta(seconds=1)
+    assert pages.guardrail_state(action, now=later).budget_used == 0
+    assert pages.guardrail_state(action, now=later).cooling == []
+    assert (
+        guardrails.budget_refusal(
+            switch=switch, action=action, episode=second, automatic=False, now=later
+        )
+        is None
+    )
