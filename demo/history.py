@@ -80,7 +80,8 @@ def _catalog_extras(now: datetime) -> None:
 def _team_leads() -> dict[int, int]:
     """Team id -> the member who records its decisions (the lead, else the first member)."""
     leads: dict[int, int] = {}
-    for team_id, user_id in Membership.objects.order_by("team_id", "-role", "pk").values_list(
+    # "lead" sorts before "member".
+    for team_id, user_id in Membership.objects.order_by("team_id", "role", "pk").values_list(
         "team_id", "user_id"
     ):
         leads.setdefault(team_id, user_id)
