@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -204,3 +205,30 @@ def test_an_automatic_trigger_outside_the_label_filter_is_refused(
     run = services.run_trigger(action=action, episode=staging, kind="automatic")
     assert run.guardrail == Guardrail.LABEL_FILTER
     assert receiver.received == []
+
+
+def test_an_automatic_trigger_of_a_resolved_episode_is_refused(
+    receiver: WebhookServer,
+    make_action: Callable[..., Action],
+    make_episode: Callable[..., Any],
+    rule: AlertRule,
+    member: Any,
+) -> None:
+    """The alert resolved between the delivery and the trigger (a queue backlog): nothing to
+    remediate automatically. A person may still run it by hand."""
+    from alerts.automation import services
+    from alerts.automation.guardrails import Guardrail
+
+    action = make_action(f"{receiver.url}/shift", trigger=Action.Trigger.AUTOMATIC)
+    resolved = make_episode(
+        rule,
+        labels={"model": "fraud-scorer", "env": "prod"},
+        annotations={"summary": "p99 latency 2.3 s"},
+        duration=timedelta(minutes=3),
+    )
+    run = services.run_trigger(action=action, episode=resolved, kind="automatic")
+    assert (run.state, run.guardrail) == ("refused", Guardrail.EPISODE_RESOLVED)
+    assert receiver.received == []
+    by_hand = services.run_trigger(action=action, episode=resolved, user=member)
+    assert by_hand.state == "succeeded", by_hand.outcome
+    assert len(receiver.received) == 1

@@ -317,8 +317,19 @@ def test_the_circuit_breaker_pauses_automatic_runs_fleet_wide(
     # A person may still act; automatic runs stay paused until staff reset the breaker.
     manual = services.run_trigger(action=action, episode=_episode(make_episode, rule), user=member)
     assert manual.state == ActionRun.State.SUCCEEDED
+    # An hour later the hour's count no longer refuses, but the tripped breaker still does.
+    later = timezone.now() + timedelta(hours=2)
+    paused = services.run_trigger(
+        action=action, episode=_episode(make_episode, rule), kind="automatic", now=later
+    )
+    assert paused.guardrail == Guardrail.CIRCUIT_BREAKER
+    assert "tripped" in paused.refusal
     services.breaker_reset(user=make_user("root", staff=True))
     assert not services.switch_get().breaker_tripped
+    after_reset = services.run_trigger(
+        action=action, episode=_episode(make_episode, rule), kind="automatic", now=later
+    )
+    assert after_reset.guardrail == ""
 
 
 def test_the_global_and_the_per_action_kill_switch(
