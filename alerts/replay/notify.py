@@ -17,7 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from alerts.replay.semantics import Interval
+import numpy as np
+import numpy.typing as npt
+
+from alerts.replay.semantics import OPEN, Interval, segment_running_max
 
 
 @dataclass(frozen=True)
@@ -89,3 +92,129 @@ def notifications(
             while index < count and events[index].start <= until:
                 index += 1
     return out
+
+
+def notification_count(
+    starts: Sequence[int],
+    ends: Sequence[int],
+    *,
+    group_wait: int,
+    group_interval: int,
+    repeat_interval: int,
+    until: int,
+) -> tuple[int, int]:
+    """`notifications` for integer times (microseconds; `ends[i]` = OPEN: still firing), the
+    intervals sorted by start: (notifications announcing a new alert, all notifications).
+    Property-tested against `notifications` in tests/alerts/replay/test_semantics.py."""
+    new = total = 0
+    index, count = 0, len(starts)
+    gi = group_interval
+    while index < count:
+        first = starts[index]
+        if first > until:
+            break
+        tick = first + group_wait
+        last_sent: int | None = None
+        waiting: list[int] = []
+        active_end = first
+        while tick <= until:
+            while index < count and starts[index] <= tick:
+                end = ends[index]
+                waiting.append(end)
+                if end > active_end:
+                    active_end = end
+                index += 1
+            still_firing = active_end > tick
+            if any(end > tick for end in waiting):
+                new += 1
+                total += 1
+                last_sent = tick
+            elif still_firing and last_sent is not None and tick - last_sent >= repeat_interval:
+                total += 1
+                last_sent = tick
+            waiting = []
+            if not still_firing:
+                break
+            horizon = starts[index] if index < count else until + gi
+            horizon = min(horizon, active_end)
+            if last_sent is not None:
+                horizon = min(horizon, last_sent + repeat_interval)
+            tick += max(1, -(-(horizon - tick) // gi)) * gi
+        else:
+            while index < count and starts[index] <= until:
+                index += 1
+    return new, total
+
+
+@dataclass(frozen=True)
+class NoiseBounds:
+    """Per segment (rule) of `noise_bounds`: bounds on the new and on all notifications."""
+
+    new_low: npt.NDArray[np.int64]
+    new_high: npt.NDArray[np.int64]
+    total_low: npt.NDArray[np.int64]
+    total_high: npt.NDArray[np.int64]
+
+
+def noise_bounds(
+    segment: npt.NDArray[np.intp],
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    *,
+    segments: int,
+    group_wait: npt.NDArray[np.int64],
+    group_interval: npt.NDArray[np.int64],
+    repeat_interval: npt.NDArray[np.int64],
+    until: int,
+) -> NoiseBounds:
+    """Bounds on `notification_count` for many groups at once: intervals sorted by
+    (`segment`, start), timings per interval. Exact (low == high) for a group whose alerts
+    never come within `group_interval` of each other.
+
+    Clusters: an interval that starts at least `group_interval` after every earlier one of its
+    segment has ended comes after the flush that found the group empty, so it starts a new
+    aggregation group; clusters are independent. A cluster of one interval is computed in
+    closed form (one notification at `start + group_wait` if still firing then, and a repeat
+    every `repeat_interval` rounded up to whole `group_interval`s while it fires). A larger one
+    announces its first alert at `start + group_wait` if it still fires then, at most one new
+    notification per interval, and repeats at least a rounded `repeat_interval` apart within
+    its span."""
+    n = len(starts)
+    if n == 0:
+        zero = np.zeros(segments, dtype=np.int64)
+        return NoiseBounds(zero, zero, zero, zero)
+    new_segment = np.ones(n, dtype=bool)
+    new_segment[1:] = segment[1:] != segment[:-1]
+    latest = segment_running_max(ends, new_segment)
+    before = np.empty(n, dtype=np.int64)
+    before[0] = OPEN
+    before[1:] = latest[:-1]
+    apart = (before != OPEN) & (starts - group_interval >= np.where(before == OPEN, 0, before))
+    opens = new_segment | apart
+    heads = np.flatnonzero(opens)
+    sizes = np.diff(np.append(heads, n))
+    head_start = starts[heads]
+    head_end = ends[heads]
+    gw, gi, ri = group_wait[heads], group_interval[heads], repeat_interval[heads]
+    last_end = np.maximum.reduceat(ends, heads)
+    tick = head_start + gw
+    sent = (tick <= until) & (head_end > tick)
+    period = np.maximum(1, -(-ri // gi)) * gi
+    single_limit = np.where(head_end == OPEN, until, np.minimum(until, head_end - 1))
+    repeats_single = np.where(sent, np.maximum(0, (single_limit - tick) // period), 0)
+    multi_limit = np.where(last_end == OPEN, until, np.minimum(until, last_end - 1))
+    repeats_multi = np.maximum(0, (multi_limit - tick) // period)
+    in_time = np.add.reduceat((starts <= until).astype(np.int64), heads)
+    single = sizes == 1
+    new_low = sent.astype(np.int64)
+    new_high = np.where(single, new_low, in_time)
+    total_low = np.where(single, new_low + repeats_single, new_low)
+    total_high = np.where(single, total_low, new_high + repeats_multi)
+    owner = segment[heads]
+
+    def by_segment(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        return np.bincount(owner, weights=values, minlength=segments).astype(np.int64)
+
+    return NoiseBounds(
+        by_segment(new_low), by_segment(new_high), by_segment(total_low), by_segment(total_high)
+    )
