@@ -173,25 +173,35 @@ def noise_bounds(
 
     Clusters: an interval that starts at least `group_interval` after every earlier one of its
     segment has ended comes after the flush that found the group empty, so it starts a new
-    aggregation group; clusters are independent. A cluster of one interval is computed in
-    closed form (one notification at `start + group_wait` if still firing then, and a repeat
-    every `repeat_interval` rounded up to whole `group_interval`s while it fires). A larger one
-    announces its first alert at `start + group_wait` if it still fires then, at most one new
-    notification per interval, and repeats at least a rounded `repeat_interval` apart within
-    its span."""
+    aggregation group; clusters are independent. In a cluster, with R = `repeat_interval`
+    rounded up to whole `group_interval`s:
+
+    * low: the first alert is announced at `start + group_wait` if it still fires then, and
+      while the cluster fires without a gap a notification goes out at least every R; an
+      alert that fires longer than max(`group_wait`, `group_interval`) after it starts is
+      surely announced within that time, so such alerts that start further apart than it are
+      announced by different notifications;
+    * high: at most one new notification per alert, and repeats at least R apart within the
+      cluster's span (first flush to last end).
+
+    A cluster of one interval gets the same value from both: the closed form of its
+    notifications."""
     n = len(starts)
     if n == 0:
         zero = np.zeros(segments, dtype=np.int64)
         return NoiseBounds(zero, zero, zero, zero)
+    index = np.arange(n)
     new_segment = np.ones(n, dtype=bool)
     new_segment[1:] = segment[1:] != segment[:-1]
     latest = segment_running_max(ends, new_segment)
     before = np.empty(n, dtype=np.int64)
     before[0] = OPEN
     before[1:] = latest[:-1]
-    apart = (before != OPEN) & (starts - group_interval >= np.where(before == OPEN, 0, before))
+    finite_before = before != OPEN
+    apart = finite_before & (starts - group_interval >= np.where(finite_before, before, 0))
     opens = new_segment | apart
     heads = np.flatnonzero(opens)
+    head_of = np.maximum.accumulate(np.where(opens, index, 0))
     sizes = np.diff(np.append(heads, n))
     head_start = starts[heads]
     head_end = ends[heads]
@@ -200,15 +210,29 @@ def noise_bounds(
     tick = head_start + gw
     sent = (tick <= until) & (head_end > tick)
     period = np.maximum(1, -(-ri // gi)) * gi
-    single_limit = np.where(head_end == OPEN, until, np.minimum(until, head_end - 1))
-    repeats_single = np.where(sent, np.maximum(0, (single_limit - tick) // period), 0)
+    # Where the cluster first stops firing: the end before its first gap, else its last end.
+    gap = ~opens & finite_before & (starts > before)
+    first_gap = np.minimum.reduceat(np.where(gap, index, n), heads)
+    has_gap = first_gap < n
+    covered = np.where(has_gap, before[np.minimum(first_gap, n - 1)], last_end)
+    covered_limit = np.where(covered == OPEN, until, np.minimum(until, covered - 1))
+    total_low = np.where(sent, 1 + np.maximum(0, (covered_limit - tick) // period), 0)
+    # Alerts surely announced, counted where they start further apart than the longest wait.
+    reach = np.maximum(group_wait, group_interval)
+    announced = (starts + reach <= until) & (ends > starts + reach)
+    announced |= opens & (starts + group_wait <= until) & (ends > starts + group_wait)
+    previous = np.empty(n, dtype=np.intp)
+    previous[0] = -1
+    previous[1:] = np.maximum.accumulate(np.where(announced, index, -1))[:-1]
+    alone = previous < head_of
+    counted = announced & (alone | (starts - starts[np.maximum(previous, 0)] > reach))
+    new_low = np.add.reduceat(counted.astype(np.int64), heads)
+    total_low = np.maximum(total_low, new_low)
     multi_limit = np.where(last_end == OPEN, until, np.minimum(until, last_end - 1))
     repeats_multi = np.maximum(0, (multi_limit - tick) // period)
     in_time = np.add.reduceat((starts <= until).astype(np.int64), heads)
     single = sizes == 1
-    new_low = sent.astype(np.int64)
     new_high = np.where(single, new_low, in_time)
-    total_low = np.where(single, new_low + repeats_single, new_low)
     total_high = np.where(single, total_low, new_high + repeats_multi)
     owner = segment[heads]
 
