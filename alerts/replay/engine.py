@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -372,7 +372,7 @@ class EpisodeArrays:
 
     @classmethod
     def from_rows(
-        cls, rules: Sequence[RuleInfo], episodes: dict[int, Sequence[EpisodeRow]]
+        cls, rules: Sequence[RuleInfo], episodes: Mapping[int, Sequence[EpisodeRow]]
     ) -> EpisodeArrays:
         """From EpisodeRows per rule id (tests, and databases without the array query)."""
         codes: dict[tuple[int, str], int] = {}
@@ -600,9 +600,7 @@ class FleetReplay:
     def choices(self) -> dict[int, tuple[timedelta, timedelta]]:
         """Per rule index, the candidate `suggest` would choose (rules without one left out)."""
         step = self.settings.step
-        grids = [
-            [c for c in candidates(r) if c != (r.for_, r.keep_firing_for)] for r in self.rules
-        ]
+        grids = [[c for c in candidates(r) if c != (r.for_, r.keep_firing_for)] for r in self.rules]
         having: dict[tuple[timedelta, timedelta], list[int]] = defaultdict(list)
         for index, grid in enumerate(grids):
             if self.hi[index] > self.lo[index]:  # no episodes: no noise, no suggestion
@@ -621,8 +619,8 @@ class FleetReplay:
                 np.full(size, _us(steps_ceil(keep, step)), dtype=np.int64),
                 np.full(size, _us(keep), dtype=np.int64),
             )
-            for k in np.flatnonzero(~done.regret):
-                outcome[(int(done.rules[k]), (for_, keep))] = (done, int(k))
+            for j in np.flatnonzero(~done.regret).tolist():
+                outcome[(int(done.rules[j]), (for_, keep))] = (done, j)
         needed = np.array(sorted({rule for rule, _ in outcome}), dtype=np.intp)
         current = self.replay(
             needed, self.wait0[needed], self.keep0[needed], self.keep0_raw[needed]
@@ -636,19 +634,19 @@ class FleetReplay:
                 found = outcome.get((rule, candidate))
                 if found is None:
                     continue  # regret
-                done, k = found
+                done, at = found
                 high = int(current.high[k_current])
                 if current_noise is None and high == 0:
                     break  # the rule made no noise
-                if share > 1 or int(done.low[k]) >= high:
+                if share > 1 or int(done.low[at]) >= high:
                     continue  # removes nothing
-                if int(done.low[k]) > (1 - share) * high + 1e-9 * (high + 1):
+                if int(done.low[at]) > (1 - share) * high + 1e-9 * (high + 1):
                     continue  # cannot remove enough
                 if current_noise is None:
                     current_noise = self.exact_noise(current, k_current)
                     if current_noise == 0:
                         break
-                removed = current_noise - self.exact_noise(done, k)
+                removed = current_noise - self.exact_noise(done, at)
                 if removed > 0 and removed >= share * current_noise:
                     chosen[rule] = candidate
                     break
