@@ -140,8 +140,8 @@ class RuleReplay:
         self.acted_indices: list[list[int]] = []
         self.flaps: set[int] = set()
         self.transient: set[int] = set()
-        # Acted-on episodes as (gap after the previous condition's end minus a step, or None
-        # for a series' first; condition length or None while open; condition start).
+        # Acted-on episodes as (gap after the latest end of the series' earlier conditions minus
+        # a step, or None for a series' first; condition length or None while open; start).
         self.acted: list[tuple[timedelta | None, timedelta | None, datetime]] = []
         for rows in by_series.values():
             rows.sort(key=lambda r: r.starts_at)
@@ -153,12 +153,19 @@ class RuleReplay:
             )
             self.series.append((rows, conditions))
             self.acted_indices.append([i for i, r in enumerate(rows) if r.engaged or r.actionable])
+            # The latest end among the series' earlier conditions (None: one never ended):
+            # with overlapping episodes it need not be the previous one's.
+            latest: datetime | None = None
             for i, (row, (cond_start, cond_end)) in enumerate(zip(rows, conditions, strict=True)):
+                before = latest
+                if cond_end is None or (i and latest is None):
+                    latest = None
+                elif not i or (latest is not None and cond_end > latest):
+                    latest = cond_end
                 if not (row.engaged or row.actionable):
                     continue
-                before = conditions[i - 1][1] if i else None
                 if i and (before is None or cond_start <= before):
-                    continue  # always inside the previous alert: never a definite regret
+                    continue  # always inside an earlier alert: never a definite regret
                 gap = None if before is None else cond_start - settings.step - before
                 length = None if cond_end is None else cond_end - cond_start
                 self.acted.append((gap, length, cond_start))

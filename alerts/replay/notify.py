@@ -172,8 +172,10 @@ def noise_bounds(
     never come within `group_interval` of each other.
 
     Clusters: an interval that starts at least `group_interval` after every earlier one of its
-    segment has ended comes after the flush that found the group empty, so it starts a new
-    aggregation group; clusters are independent. In a cluster, with R = `repeat_interval`
+    segment has ended, and more than `group_wait` after the latest earlier start, comes after
+    the flush that found the group empty (the group's first flush is `group_wait` after its
+    first alert, the later ones `group_interval` apart), so it starts a new aggregation group;
+    clusters are independent. In a cluster, with R = `repeat_interval`
     rounded up to whole `group_interval`s:
 
     * low: the first alert is announced at `start + group_wait` if it still fires then, and
@@ -198,7 +200,14 @@ def noise_bounds(
     before[0] = OPEN
     before[1:] = latest[:-1]
     finite_before = before != OPEN
-    apart = finite_before & (starts - group_interval >= np.where(finite_before, before, 0))
+    previous_start = np.empty(n, dtype=np.int64)
+    previous_start[0] = starts[0]
+    previous_start[1:] = starts[:-1]
+    apart = (
+        finite_before
+        & (starts - group_interval >= np.where(finite_before, before, 0))
+        & (starts - group_wait > previous_start)
+    )
     opens = new_segment | apart
     heads = np.flatnonzero(opens)
     head_of = np.maximum.accumulate(np.where(opens, index, 0))
