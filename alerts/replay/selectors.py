@@ -153,6 +153,17 @@ WHERE e.rule_id = ANY(%(rules)s::bigint[]) AND e.starts_at >= %(start)s AND e.st
 FINGERPRINT_WIDTH = 40  # bytes: 2 of length + the fingerprint (max_length 32) padded
 _HEADER = 20  # a one-dimensional array_send: ndim, flags, element type, length, lower bound
 _INFINITY = np.iinfo(np.int64).max  # PostgreSQL's binary 'infinity' timestamp
+_MULTIPLIERS = tuple(
+    np.uint64(m)
+    for m in (
+        0x9E3779B97F4A7C15,
+        0xBF58476D1CE4E5B9,
+        0x94D049BB133111EB,
+        0xD6E8FEB86659FD93,
+        0xA0761D6478BD642F,
+        0xE7037ED1A0B428DB,
+    )
+)
 
 
 def _int8s(data: bytes) -> npt.NDArray[np.int64]:
@@ -178,19 +189,22 @@ def _series(
     if not (raw["length"] == FINGERPRINT_WIDTH).all():
         return None
     words = np.ascontiguousarray(raw["text"]).view(np.uint64).reshape(count, -1)
-    # A 64-bit hash of (rule, fingerprint) to sort by; equal hashes are then checked for
-    # equal fingerprints, so a collision is detected, never merged.
-    key = rule.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    for column in range(words.shape[1]):
-        key = (key ^ words[:, column]) * np.uint64(0xBF58476D1CE4E5B9)
-        key ^= key >> np.uint64(31)
-    order = np.argsort(key, kind="stable")
+    if int(rule.max()) >= 2**23:
+        return None
+    # Sort by (rule, a 40-bit hash of the fingerprint); equal keys are then checked for equal
+    # fingerprints, so a collision is detected (and the exact fallback used), never merged.
+    mixed = np.zeros(count, dtype=np.uint64)
+    for column, multiplier in zip(range(words.shape[1]), _MULTIPLIERS, strict=False):
+        mixed += words[:, column] * multiplier
+    mixed ^= mixed >> np.uint64(29)
+    mixed *= _MULTIPLIERS[-1]
+    key = (rule.astype(np.uint64) << np.uint64(40)) | (mixed >> np.uint64(24))
+    order = np.argsort(key)
     ordered = key[order]
     same = ordered[1:] == ordered[:-1]
-    if same.any():
-        left, right = order[:-1][same], order[1:][same]
-        if not ((words[left] == words[right]).all() and (rule[left] == rule[right]).all()):
-            return None
+    grouped = words[order]
+    if (same & (grouped[1:] != grouped[:-1]).any(axis=1)).any():
+        return None
     fresh = np.ones(count, dtype=bool)
     fresh[1:] = ~same
     codes = np.empty(count, dtype=np.intp)
