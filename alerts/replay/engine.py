@@ -656,8 +656,9 @@ class FleetReplay:
                 if found is None:
                     continue  # regret
                 done, at = found
-                high = int(current.high[k_current])
-                if current_noise is None and high == 0:
+                # The current noise: exact once counted, else its upper bound.
+                high = int(current.high[k_current]) if current_noise is None else current_noise
+                if high == 0:
                     break  # the rule made no noise
                 if share > 1 or int(done.low[at]) >= high:
                     continue  # removes nothing
