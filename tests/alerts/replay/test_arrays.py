@@ -8,6 +8,7 @@ included when the lane runs on it).
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alerts.models import AlertRule, Episode, Feedback
+from alerts.replay import selectors
 from alerts.replay.engine import (
     EpisodeArrays,
     EpisodeRow,
@@ -327,3 +329,30 @@ def test_the_array_query_and_search_suggest_what_the_reference_does(
     assert suggestions_for_rules(ascii_only, now=NOW) == suggestions_for_rules_reference(
         ascii_only, now=NOW
     )
+
+
+def _fingerprint_array(texts: list[str]) -> bytes:
+    """array_send of the fixed-width fingerprints the array query selects."""
+    header = struct.pack(">iiiii", 1, 0, 25, len(texts), 1)
+    width = selectors.FINGERPRINT_WIDTH
+    body = b"".join(
+        struct.pack(">i", width) + (f"{len(t):02d}" + t.ljust(width - 2)).encode() for t in texts
+    )
+    return header + body
+
+
+def test_fingerprint_codes_are_per_rule_and_a_hash_collision_is_detected(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    texts = ["a1", "b2 ", "a1", "b2", "a1"]  # "b2 " and "b2" differ: the length is kept
+    rule = np.array([0, 0, 1, 0, 0], dtype=np.intp)
+    coded = selectors._series(_fingerprint_array(texts), rule)
+    assert coded is not None
+    codes, names = coded
+    assert codes[0] == codes[4] != codes[2]  # same fingerprint, other rule: other series
+    assert len({int(codes[1]), int(codes[3]), int(codes[0])}) == 3
+    assert [names[int(c)] for c in codes] == texts
+    # Every fingerprint hashing alike: the check finds different ones under one key.
+    monkeypatch.setattr(selectors, "_MULTIPLIERS", (np.uint64(0),) * 6)
+    assert selectors._series(_fingerprint_array(texts), rule) is None
+    assert selectors._series(_fingerprint_array(["x", "x"]), rule[:2]) is not None
