@@ -13,16 +13,23 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import numpy.typing as npt
+
 from alerts.noise.interruptions import SLEEP, interruption_kind
-from alerts.replay.notify import Timing, notifications
+from alerts.replay.notify import Timing, noise_bounds, notification_count, notifications
 from alerts.replay.semantics import (
+    OPEN,
     alert_intervals_from_conditions,
     conditions_from_episodes,
+    replay_arrays,
+    segment_running_max,
     steps_ceil,
 )
 
@@ -133,8 +140,8 @@ class RuleReplay:
         self.acted_indices: list[list[int]] = []
         self.flaps: set[int] = set()
         self.transient: set[int] = set()
-        # Acted-on episodes as (gap after the previous condition's end minus a step, or None
-        # for a series' first; condition length or None while open; condition start).
+        # Acted-on episodes as (gap after the latest end of the series' earlier conditions minus
+        # a step, or None for a series' first; condition length or None while open; start).
         self.acted: list[tuple[timedelta | None, timedelta | None, datetime]] = []
         for rows in by_series.values():
             rows.sort(key=lambda r: r.starts_at)
@@ -146,12 +153,19 @@ class RuleReplay:
             )
             self.series.append((rows, conditions))
             self.acted_indices.append([i for i, r in enumerate(rows) if r.engaged or r.actionable])
+            # The latest end among the series' earlier conditions (None: one never ended):
+            # with overlapping episodes it need not be the previous one's.
+            latest: datetime | None = None
             for i, (row, (cond_start, cond_end)) in enumerate(zip(rows, conditions, strict=True)):
+                before = latest
+                if cond_end is None or (i and latest is None):
+                    latest = None
+                elif not i or (latest is not None and cond_end > latest):
+                    latest = cond_end
                 if not (row.engaged or row.actionable):
                     continue
-                before = conditions[i - 1][1] if i else None
                 if i and (before is None or cond_start <= before):
-                    continue  # always inside the previous alert: never a definite regret
+                    continue  # always inside an earlier alert: never a definite regret
                 gap = None if before is None else cond_start - settings.step - before
                 length = None if cond_end is None else cond_end - cond_start
                 self.acted.append((gap, length, cond_start))
@@ -321,6 +335,361 @@ def suggest(
                 return None
         removed = current_noise - noise
         if removed > 0 and removed >= replay.settings.min_removed * current_noise:
-            current = replay.run(rule.for_, rule.keep_firing_for)
-            return Suggestion(rule.id, current, replay.run(for_, keep))
+            return suggestion_for(replay, for_, keep)
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The same search for many rules at once (the review page's agenda, the bench's fleet).
+#
+# `suggest` per rule replays every candidate in Python. `suggest_many` gets the same answers
+# from NumPy arrays: for each distinct candidate of the grid, over all rules that have it, a
+# sound screen for regret (acted-on episodes that nothing can keep firing and that the change
+# surely drops or delays), then the exact replay (semantics.replay_arrays) for the rest, and
+# bounds on the noise (notify.noise_bounds) that reject the candidates which cannot remove
+# enough of it. What the bounds cannot decide is counted exactly (notify.notification_count);
+# the suggestion itself is then built by `RuleReplay.run`, as `suggest` does.
+
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # PostgreSQL's binary timestamps count from it
+MICROSECOND = timedelta(microseconds=1)
+
+
+def to_us(moment: datetime) -> int:
+    return (moment - EPOCH) // MICROSECOND
+
+
+def from_us(value: int) -> datetime:
+    return EPOCH + timedelta(microseconds=int(value))
+
+
+@dataclass(frozen=True)
+class EpisodeArrays:
+    """Episodes of many rules as aligned arrays; times in microseconds since EPOCH, `end` =
+    OPEN while the episode is still open. `rule` indexes the rules given alongside, `series`
+    indexes `fingerprints` (one per rule and fingerprint)."""
+
+    id: npt.NDArray[np.int64]
+    rule: npt.NDArray[np.intp]
+    series: npt.NDArray[np.intp]
+    start: npt.NDArray[np.int64]
+    end: npt.NDArray[np.int64]
+    engaged: npt.NDArray[np.bool_]
+    actionable: npt.NDArray[np.bool_]
+    fingerprints: list[str]
+
+    @classmethod
+    def from_rows(
+        cls, rules: Sequence[RuleInfo], episodes: Mapping[int, Sequence[EpisodeRow]]
+    ) -> EpisodeArrays:
+        """From EpisodeRows per rule id (tests, and databases without the array query)."""
+        codes: dict[tuple[int, str], int] = {}
+        columns: list[list[int]] = [[], [], [], [], [], [], []]
+        for index, rule in enumerate(rules):
+            for row in episodes.get(rule.id, ()):
+                code = codes.setdefault((index, row.fingerprint), len(codes))
+                for column, value in zip(
+                    columns,
+                    (
+                        row.id,
+                        index,
+                        code,
+                        to_us(row.starts_at),
+                        OPEN if row.ends_at is None else to_us(row.ends_at),
+                        row.engaged,
+                        row.actionable,
+                    ),
+                    strict=True,
+                ):
+                    column.append(value)
+        names = [name for (_, name) in codes]
+        return cls(
+            np.array(columns[0], dtype=np.int64),
+            np.array(columns[1], dtype=np.intp),
+            np.array(columns[2], dtype=np.intp),
+            np.array(columns[3], dtype=np.int64),
+            np.array(columns[4], dtype=np.int64),
+            np.array(columns[5], dtype=bool),
+            np.array(columns[6], dtype=bool),
+            names,
+        )
+
+    def rows(self, rule: int) -> list[EpisodeRow]:
+        """The EpisodeRows of one rule (for `RuleReplay`)."""
+        return [
+            EpisodeRow(
+                int(self.id[i]),
+                self.fingerprints[int(self.series[i])],
+                from_us(int(self.start[i])),
+                None if self.end[i] == OPEN else from_us(int(self.end[i])),
+                bool(self.engaged[i]),
+                bool(self.actionable[i]),
+            )
+            for i in np.flatnonzero(self.rule == rule)
+        ]
+
+
+def _order(
+    rule: npt.NDArray[np.intp], series: npt.NDArray[np.intp], time: npt.NDArray[np.int64]
+) -> npt.NDArray[np.intp]:
+    """The order by (rule, series, time): one sort of a combined key when the series codes
+    grow with the rule (as `EpisodeArrays` makes them) and the values fit, else lexsort."""
+    if len(time):
+        relative = time - time.min()
+        if int(relative.max()) < 2**42 and int(series.max()) < 2**21:
+            order = np.argsort(series.astype(np.int64) * 2**42 + relative, kind="stable")
+            if (np.diff(rule[order]) >= 0).all():
+                return order
+    return np.lexsort((time, series, rule))
+
+
+def _us(duration: timedelta) -> int:
+    return duration // MICROSECOND
+
+
+@dataclass
+class _Pass:
+    """One candidate replayed for the rules that survived the regret screen: their intervals
+    sorted by (rule, start), and per rule its slice and noise bounds."""
+
+    rules: npt.NDArray[np.intp]
+    regret: npt.NDArray[np.bool_]
+    low: npt.NDArray[np.int64]
+    high: npt.NDArray[np.int64]
+    starts: npt.NDArray[np.int64]
+    ends: npt.NDArray[np.int64]
+    bounds: npt.NDArray[np.intp]  # rule k's intervals: [bounds[k], bounds[k + 1])
+
+
+class FleetReplay:
+    """Many rules' episodes prepared once as conditions (sorted by rule, series, start)."""
+
+    def __init__(
+        self,
+        rules: Sequence[RuleInfo],
+        episodes: EpisodeArrays,
+        *,
+        settings: Settings,
+        until: datetime,
+    ) -> None:
+        self.rules = list(rules)
+        self.settings = settings
+        self.until = to_us(until)
+        self.step = _us(settings.step)
+        step = settings.step
+        count = len(self.rules)
+        self.wait0 = np.array([_us(steps_ceil(r.for_, step)) for r in self.rules], dtype=np.int64)
+        self.keep0 = np.array(
+            [_us(steps_ceil(r.keep_firing_for, step)) for r in self.rules], dtype=np.int64
+        )
+        self.keep0_raw = np.array([_us(r.keep_firing_for) for r in self.rules], dtype=np.int64)
+        self.group_wait = np.array([_us(r.timing.group_wait) for r in self.rules], dtype=np.int64)
+        self.group_interval = np.array(
+            [_us(r.timing.group_interval) for r in self.rules], dtype=np.int64
+        )
+        self.repeat_interval = np.array(
+            [_us(r.timing.repeat_interval) for r in self.rules], dtype=np.int64
+        )
+        self.pages = np.array([r.pages for r in self.rules], dtype=bool)
+        self.episodes = episodes
+        order = _order(episodes.rule, episodes.series, episodes.start)
+        self.rule_of = episodes.rule[order]
+        series = episodes.series[order]
+        self.start = episodes.start[order]
+        end = episodes.end[order]
+        self.acted = (episodes.engaged | episodes.actionable)[order]
+        self.new_series = np.ones(len(order), dtype=bool)
+        self.new_series[1:] = series[1:] != series[:-1]
+        wait0 = self.wait0[self.rule_of]
+        self.cs = self.start - wait0
+        self.ce = np.where(
+            end == OPEN,
+            OPEN,
+            np.maximum(end - self.keep0[self.rule_of], self.start + self.step),
+        ).astype(np.int64)
+        self.lo = np.searchsorted(self.rule_of, np.arange(count), side="left")
+        self.hi = np.searchsorted(self.rule_of, np.arange(count), side="right")
+        # Rank of each condition in (rule, start) order: intervals come out in it.
+        by_rule_start = _order(self.rule_of, self.rule_of, self.cs)
+        self.rank = np.empty(len(order), dtype=np.intp)
+        self.rank[by_rule_start] = np.arange(len(order))
+        # The acted-on conditions for the regret screen: the latest end before them in their
+        # series (OPEN: one never ended), and whether they are the first of their series.
+        before = np.zeros(len(order), dtype=np.int64)
+        running = segment_running_max(self.ce, self.new_series)
+        before[1:] = running[:-1]
+        acted = np.flatnonzero(self.acted)
+        self.acted_rule = self.rule_of[acted]
+        self.acted_cs = self.cs[acted]
+        self.acted_length = np.where(
+            self.ce[acted] == OPEN, OPEN, self.ce[acted] - self.cs[acted]
+        ).astype(np.int64)
+        self.acted_before = before[acted]
+        self.acted_first = self.new_series[acted]
+
+    def _conditions(self, rules: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+        """Indices of the conditions of `rules` (sorted), in order."""
+        wanted = np.zeros(len(self.rules), dtype=bool)
+        wanted[rules] = True
+        return np.flatnonzero(wanted[self.rule_of])
+
+    def surely_regret(self, rules: npt.NDArray[np.intp], for_: timedelta, keep: timedelta) -> Any:
+        """Per rule of `rules`: True when an acted-on episode surely has regret (as
+        `RuleReplay.definite_regret`, with the latest earlier end of its series)."""
+        wait = _us(steps_ceil(for_, self.settings.step))
+        keep_raw = _us(keep)
+        in_rules = np.zeros(len(self.rules), dtype=bool)
+        in_rules[rules] = True
+        pick = np.flatnonzero(in_rules[self.acted_rule])
+        rule = self.acted_rule[pick]
+        cs, length, before = self.acted_cs[pick], self.acted_length[pick], self.acted_before[pick]
+        first = self.acted_first[pick]
+        inside = ~first & ((before == OPEN) | (cs <= before))
+        kept = ~first & ~inside & (cs - self.step - before < keep_raw)
+        too_late = (wait - self.wait0[rule]) > _us(self.settings.regret_delay)
+        dropped = ((length != OPEN) & (length <= wait)) | (cs + wait > self.until)
+        sure = ~inside & ~kept & (too_late | dropped)
+        hit = np.zeros(len(self.rules), dtype=bool)
+        hit[rule[sure]] = True
+        return hit[rules]
+
+    def replay(
+        self,
+        rules: npt.NDArray[np.intp],
+        wait: npt.NDArray[np.int64],
+        keep: npt.NDArray[np.int64],
+        keep_raw: npt.NDArray[np.int64],
+    ) -> _Pass:
+        """Exact replay of `rules` (sorted) with per-rule `wait`, `keep` (whole steps) and
+        `keep_raw`: regret per rule, intervals, and noise bounds."""
+        local = np.full(len(self.rules), -1, dtype=np.intp)
+        local[rules] = np.arange(len(rules))
+        index = self._conditions(rules)
+        owner = local[self.rule_of[index]]
+        cs, ce = self.cs[index], self.ce[index]
+        wait_c = wait[owner]
+        result = replay_arrays(
+            cs,
+            ce,
+            self.new_series[index],
+            wait=wait_c,
+            keep=keep[owner],
+            keep_raw=keep_raw[owner],
+            step=self.step,
+            until=self.until,
+        )
+        fired = np.where(result.new_start, cs + wait_c, cs)
+        late = fired - self.start[index] > _us(self.settings.regret_delay)
+        bad = self.acted[index] & (~result.in_alert | late)
+        regret = np.zeros(len(rules), dtype=bool)
+        regret[owner[bad]] = True
+        order = np.argsort(self.rank[index[result.first]], kind="stable")
+        first = result.first[order]
+        starts = (cs + wait_c)[first]
+        ends = result.end[order]
+        segment = owner[first]
+        rule_ids = rules[segment]
+        bounds = noise_bounds(
+            segment,
+            starts,
+            ends,
+            segments=len(rules),
+            group_wait=self.group_wait[rule_ids],
+            group_interval=self.group_interval[rule_ids],
+            repeat_interval=self.repeat_interval[rule_ids],
+            until=self.until,
+        )
+        paging = self.pages[rules]
+        low = np.where(paging, bounds.new_low, bounds.total_low)
+        high = np.where(paging, bounds.new_high, bounds.total_high)
+        slices = np.searchsorted(segment, np.arange(len(rules) + 1))
+        return _Pass(rules, regret, low, high, starts, ends, slices)
+
+    def exact_noise(self, done: _Pass, k: int) -> int:
+        """The noise of rule `done.rules[k]` in a pass, as `RuleReplay.screen` counts it."""
+        rule = int(done.rules[k])
+        lo, hi = done.bounds[k], done.bounds[k + 1]
+        new, total = notification_count(
+            done.starts[lo:hi].tolist(),
+            done.ends[lo:hi].tolist(),
+            group_wait=int(self.group_wait[rule]),
+            group_interval=int(self.group_interval[rule]),
+            repeat_interval=int(self.repeat_interval[rule]),
+            until=self.until,
+        )
+        return new if self.rules[rule].pages and new else total
+
+    def choices(self) -> dict[int, tuple[timedelta, timedelta]]:
+        """Per rule index, the candidate `suggest` would choose (rules without one left out)."""
+        step = self.settings.step
+        grids = [[c for c in candidates(r) if c != (r.for_, r.keep_firing_for)] for r in self.rules]
+        having: dict[tuple[timedelta, timedelta], list[int]] = defaultdict(list)
+        for index, grid in enumerate(grids):
+            if self.hi[index] > self.lo[index]:  # no episodes: no noise, no suggestion
+                for candidate in grid:
+                    having[candidate].append(index)
+        outcome: dict[tuple[int, tuple[timedelta, timedelta]], tuple[_Pass, int]] = {}
+        for (for_, keep), members in having.items():
+            rules = np.array(members, dtype=np.intp)
+            rules = rules[~self.surely_regret(rules, for_, keep)]
+            if not len(rules):
+                continue
+            size = len(rules)
+            done = self.replay(
+                rules,
+                np.full(size, _us(steps_ceil(for_, step)), dtype=np.int64),
+                np.full(size, _us(steps_ceil(keep, step)), dtype=np.int64),
+                np.full(size, _us(keep), dtype=np.int64),
+            )
+            for j in np.flatnonzero(~done.regret).tolist():
+                outcome[(int(done.rules[j]), (for_, keep))] = (done, j)
+        needed = np.array(sorted({rule for rule, _ in outcome}), dtype=np.intp)
+        current = self.replay(
+            needed, self.wait0[needed], self.keep0[needed], self.keep0_raw[needed]
+        )
+        current_at = {int(rule): k for k, rule in enumerate(needed)}
+        share = self.settings.min_removed
+        chosen: dict[int, tuple[timedelta, timedelta]] = {}
+        for rule, k_current in current_at.items():
+            current_noise: int | None = None
+            for candidate in grids[rule]:
+                found = outcome.get((rule, candidate))
+                if found is None:
+                    continue  # regret
+                done, at = found
+                # The current noise: exact once counted, else its upper bound.
+                high = int(current.high[k_current]) if current_noise is None else current_noise
+                if high == 0:
+                    break  # the rule made no noise
+                if share > 1 or int(done.low[at]) >= high:
+                    continue  # removes nothing
+                if int(done.low[at]) > (1 - share) * high + 1e-9 * (high + 1):
+                    continue  # cannot remove enough
+                if current_noise is None:
+                    current_noise = self.exact_noise(current, k_current)
+                    if current_noise == 0:
+                        break
+                removed = current_noise - self.exact_noise(done, at)
+                if removed > 0 and removed >= share * current_noise:
+                    chosen[rule] = candidate
+                    break
+        return chosen
+
+
+def suggestion_for(replay: RuleReplay, for_: timedelta, keep: timedelta) -> Suggestion:
+    """The suggestion of a chosen candidate: the current and the changed outcome in full."""
+    rule = replay.rule
+    current = replay.run(rule.for_, rule.keep_firing_for)
+    return Suggestion(rule.id, current, replay.run(for_, keep))
+
+
+def suggest_many(
+    rules: Sequence[RuleInfo], episodes: EpisodeArrays, *, settings: Settings, until: datetime
+) -> dict[int, Suggestion]:
+    """`suggest` for every rule (by rule id; rules without a suggestion left out)."""
+    fleet = FleetReplay(rules, episodes, settings=settings, until=until)
+    found: dict[int, Suggestion] = {}
+    for index, (for_, keep) in fleet.choices().items():
+        rule = rules[index]
+        replay = RuleReplay(rule, episodes.rows(index), settings=settings, until=until)
+        found[rule.id] = suggestion_for(replay, for_, keep)
+    return found

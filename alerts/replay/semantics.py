@@ -45,6 +45,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+import numpy.typing as npt
+
 ZERO = timedelta(0)
 
 
@@ -251,3 +254,99 @@ def intervals_under_change(
         step=step,
         until=until,
     ).intervals
+
+
+# The same replay for many series at once, in integer microseconds (NumPy). Used by the
+# fleet-wide screen of alerts/replay/engine.py; property-tested against
+# `alert_intervals_from_conditions` in tests/alerts/replay/test_semantics.py.
+
+OPEN = np.iinfo(np.int64).max  # a condition or interval end that never comes (None)
+
+
+def segment_running_max(
+    values: npt.NDArray[np.int64], new_segment: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.int64]:
+    """Running maximum of `values` restarting at each `new_segment` (`OPEN` stays `OPEN`)."""
+    n = len(values)
+    if n == 0:
+        return values.copy()
+    segment = np.cumsum(new_segment) - 1
+    finite = values != OPEN
+    low = int(values[finite].min()) if finite.any() else 0
+    rel = np.where(finite, values - low, 0)
+    span = int(rel.max()) + 2
+    if (int(segment[-1]) + 1) * span >= 2**62:
+        raise OverflowError("values too far apart for a keyed running maximum")
+    keyed = segment * span + np.where(finite, rel, span - 1)
+    running = np.maximum.accumulate(keyed) - segment * span
+    return np.where(running == span - 1, OPEN, running + low).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class ArrayReplay:
+    """`alert_intervals_from_conditions` over many series, aligned with its input arrays.
+
+    Per condition: `in_alert` (firing_from is not None), `new_start` (it starts an interval:
+    fires at `cs + wait`; otherwise, when in an alert, it was merged and fires at `cs`).
+    Per interval, in input order: `first` (index of the condition that starts it) and `end`
+    (`OPEN` while still firing at `until`)."""
+
+    in_alert: npt.NDArray[np.bool_]
+    new_start: npt.NDArray[np.bool_]
+    first: npt.NDArray[np.intp]
+    end: npt.NDArray[np.int64]
+
+
+def replay_arrays(
+    cs: npt.NDArray[np.int64],
+    ce: npt.NDArray[np.int64],
+    new_series: npt.NDArray[np.bool_],
+    *,
+    wait: npt.NDArray[np.int64] | int,
+    keep: npt.NDArray[np.int64] | int,
+    keep_raw: npt.NDArray[np.int64] | int,
+    step: int,
+    until: int,
+) -> ArrayReplay:
+    """`alert_intervals_from_conditions` for the conditions `[cs, ce)` (`ce` = `OPEN`: never
+    ends) of many series, each contiguous and sorted by `cs`, `new_series[i]` marking the
+    first condition of a series; every condition must satisfy `ce > cs`. `wait` and `keep`:
+    `steps_ceil` of the new `for` and `keep_firing_for` (per condition or one for all),
+    `keep_raw` the `keep_firing_for` itself, all in microseconds like the times.
+
+    Why it is the sequential replay: condition i joins the open alert iff one is open (the
+    previous condition is in an alert) and i is close to the latest end M of that alert's
+    conditions. M equals the series' running maximum of ends up to i-1: an earlier condition
+    ending later would either have kept that alert open (i would be inside it), or be a
+    condition dropped as pending-only, which is shorter than `wait` and so cannot contain the
+    start of a condition that fires. So "i is in an alert" = some condition since the last one
+    that cannot join fires on its own: running maxima of indices instead of a loop."""
+    n = len(cs)
+    index = np.arange(n)
+    low = int(cs.min()) if n else 0
+    finite = ce != OPEN
+    running = segment_running_max(ce, new_series)
+    before = np.empty(n, dtype=np.int64)
+    before[1:] = running[:-1]
+    before[:1] = OPEN
+    before_open = before == OPEN
+    valid = cs <= until
+    fires = valid & (cs + wait <= until) & (~finite | (cs + wait < ce))
+    before_end = np.where(before_open, low, before)
+    near = before_open | (cs <= before_end) | (cs - step - before_end < keep_raw)
+    link = valid & ~new_series & near
+    last_break = np.maximum.accumulate(np.where(link, -1, index))
+    last_fire = np.maximum.accumulate(np.where(fires, index, -1))
+    in_alert = (last_fire >= last_break) & valid
+    merged = np.zeros(n, dtype=bool)
+    merged[1:] = link[1:] & in_alert[:-1]
+    new_start = in_alert & ~merged
+    last = np.zeros(n, dtype=bool)
+    last[:-1] = in_alert[:-1] & ~merged[1:]
+    if n:
+        last[-1] = in_alert[-1]
+    closing = running[last]
+    keep_last = np.broadcast_to(np.asarray(keep, dtype=np.int64), (n,))[last]
+    ends = np.where(closing == OPEN, OPEN, closing + keep_last)
+    ends = np.where(ends > until, OPEN, ends).astype(np.int64)
+    return ArrayReplay(in_alert, new_start, np.flatnonzero(new_start), ends)
