@@ -10,7 +10,7 @@ from typing import Any, TypeVar, cast
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from alerts.models import Episode
+from alerts.models import AlertRule, Delivery, Episode
 
 # Rows per INSERT/SELECT statement: well under SQLite's and PostgreSQL's parameter limits.
 CHUNK = 500
@@ -61,6 +61,126 @@ def episodes_upsert(rows: Sequence[dict[str, object]]) -> None:
                 source = "VALUES " + ", ".join([sql.values_row] * len(chunk))
                 params = [value for row in zip(*by_column, strict=True) for value in row]
             cursor.execute(sql.insert + source + sql.conflict, params)
+
+
+# Delivery columns the PostgreSQL statement computes itself from the stored episodes.
+_COUNTS = ("opened_count", "updated_count", "closed_count", "duplicate_count")
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What `delivery_write` stored: the delivery's id, and the end (None while firing) of every
+    episode that existed before, by (fingerprint, starts_at)."""
+
+    delivery_id: int
+    existing: dict[tuple[Any, Any], Any]
+
+
+def delivery_write(
+    delivery: Delivery,
+    rows: Sequence[dict[str, object]],
+    touches: Sequence[tuple[int, object]],
+) -> Written:
+    """PostgreSQL: the delivery row, its episodes' upsert and the rules' `last_fired_at`, in ONE
+    statement (so one round trip, and one transaction of its own when none is open).
+
+    The statement reads the episodes that exist for the rows (in the snapshot taken before any
+    of its writes), counts what the delivery does to them into the delivery row (the same
+    classification as `alerts.ingest.services._classify`, which the caller applies to the
+    returned rows for its answer), inserts the delivery, upserts the episodes with their
+    `first_delivery` and moves each touched rule's `last_fired_at` forward, never backwards,
+    locking the rules in id order. `touches` is (rule id, latest start) per rule."""
+    db = connections[DEFAULT_DB_ALIAS]
+    sql, delivery_fields = _write_statement(DEFAULT_DB_ALIAS)
+    prepare = [_preparer(f, db) for f in _fields() if f.column in _ROW_COLUMNS]
+    arrays = [
+        [row[name] if prep is None else prep(row[name]) for row in rows]
+        for name, prep in zip(_ROW_COLUMNS, prepare, strict=True)
+    ]
+    values = [f.get_db_prep_save(f.pre_save(delivery, add=True), db) for f in delivery_fields]
+    fired = cast("models.Field[Any, Any]", AlertRule._meta.get_field("last_fired_at"))
+    touch_ids = [pk for pk, _ in touches]
+    touch_times = [fired.get_db_prep_value(at, db) for _, at in touches]
+    existing: dict[tuple[Any, Any], Any] = {}
+    delivery_id = None
+    with bound_cursor(db) as cursor:
+        cursor.execute(sql, [*arrays, *values, touch_ids, touch_times])
+        for pk, fingerprint, starts_at, ends_at in cursor.fetchall():
+            if pk is not None:
+                delivery_id = pk
+            else:
+                existing[fingerprint, starts_at] = ends_at
+    if delivery_id is None:  # pragma: no cover (an INSERT … RETURNING always returns its row)
+        raise RuntimeError("the delivery INSERT returned no id")
+    return Written(delivery_id=delivery_id, existing=existing)
+
+
+# The episode columns given per row: `first_delivery_id` is the delivery the statement inserts.
+_ROW_COLUMNS = tuple(c for c in _COLUMNS if c != "first_delivery_id")
+
+
+@functools.cache
+def _write_statement(alias: str) -> tuple[str, list[models.Field[Any, Any]]]:
+    """The text of `delivery_write`'s statement (PostgreSQL only), built once from the models."""
+    db = connections[alias]
+    fields = [f for f in _fields() if f.column in _ROW_COLUMNS]
+    delivery_fields = [
+        cast("models.Field[Any, Any]", f)
+        for f in Delivery._meta.concrete_fields
+        if not f.primary_key and f.column not in _COUNTS
+    ]
+    # Text for text columns: an explicit cast to varchar(n) would truncate, an assignment raises.
+    text = {"CharField", "TextField"}
+    values = ", ".join(
+        "%s::text" if f.get_internal_type() in text else f"%s::{f.db_type(db)}"
+        for f in delivery_fields
+    )
+    sql = f"""
+WITH ev ({", ".join(f.column for f in fields)}) AS (
+    SELECT * FROM unnest({", ".join(f"%s::{f.db_type(db)}[]" for f in fields)})
+),
+old (fp, st, en) AS (
+    SELECT e.fingerprint, e.starts_at, e.ends_at FROM {Episode._meta.db_table} e
+    JOIN ev ON e.fingerprint = ev.fingerprint AND e.starts_at = ev.starts_at
+),
+kinds (kind, ends) AS (  -- the classification of alerts.ingest.services._classify
+    SELECT CASE WHEN o.fp IS NULL THEN 'opened'
+        WHEN o.en IS NULL AND ev.ends_at IS NOT NULL THEN 'closed'
+        WHEN o.en IS NOT NULL AND ev.ends_at IS NOT NULL AND ev.ends_at < o.en THEN 'updated'
+        ELSE 'duplicate' END, ev.ends_at
+    FROM ev LEFT JOIN old o ON o.fp = ev.fingerprint AND o.st = ev.starts_at
+),
+d AS (
+    INSERT INTO {Delivery._meta.db_table} ({", ".join(f.column for f in delivery_fields)},
+        {", ".join(_COUNTS)})
+    SELECT {values},
+        count(*) FILTER (WHERE kind = 'opened'),
+        count(*) FILTER (WHERE kind = 'updated'),
+        count(*) FILTER (WHERE kind = 'closed' OR (kind = 'opened' AND ends IS NOT NULL)),
+        count(*) FILTER (WHERE kind = 'duplicate')
+    FROM kinds
+    RETURNING id
+),
+up AS (
+    INSERT INTO {Episode._meta.db_table} ({", ".join(f.column for f in fields)}, first_delivery_id)
+    SELECT ev.*, d.id FROM ev, d
+    {_statements(alias).conflict}
+),
+touch AS (
+    UPDATE {AlertRule._meta.db_table} r SET last_fired_at = t.fired
+    FROM (
+        SELECT r2.id, x.fired FROM {AlertRule._meta.db_table} r2
+        JOIN unnest(%s::integer[], %s::timestamp with time zone[]) AS x (id, fired)
+            ON r2.id = x.id
+        WHERE r2.last_fired_at IS NULL OR r2.last_fired_at < x.fired
+        ORDER BY r2.id FOR UPDATE OF r2
+    ) t
+    WHERE r.id = t.id AND (r.last_fired_at IS NULL OR r.last_fired_at < t.fired)
+)
+SELECT d.id, NULL, NULL, NULL FROM d
+UNION ALL SELECT NULL, fp, st, en FROM old
+"""  # noqa: S608 (names and types from the models, values bound)
+    return sql, delivery_fields
 
 
 def bound_cursor(db: BaseDatabaseWrapper) -> Any:
