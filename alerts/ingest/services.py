@@ -376,7 +376,7 @@ def _rules_complete(
     )
     resolved = {**resolved, **late}
     if still_missing:
-        first = {}
+        first: dict[str, AlertEvent] = {}
         for event in events:
             if event.alertname in still_missing:
                 first.setdefault(event.alertname, event)

@@ -125,9 +125,7 @@ def _write_statement(alias: str) -> tuple[str, list[models.Field[Any, Any]]]:
     db = connections[alias]
     fields = [f for f in _fields() if f.column in _ROW_COLUMNS]
     delivery_fields = [
-        cast("models.Field[Any, Any]", f)
-        for f in Delivery._meta.concrete_fields
-        if not f.primary_key and f.column not in _COUNTS
+        f for f in Delivery._meta.concrete_fields if not f.primary_key and f.column not in _COUNTS
     ]
     # Text for text columns: an explicit cast to varchar(n) would truncate, an assignment raises.
     text = {"CharField", "TextField"}
