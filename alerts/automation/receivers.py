@@ -1,8 +1,9 @@
 """Automatic triggers: episodes a delivery opened schedule their rule's automatic actions.
 
 Connected to `alerts.signals.episodes_changed` (sent after the delivery commits). The ingest hot
-path pays one cache read when no rule has an automatic action; otherwise one query finds the
-opened episodes of those rules and one their actions.
+path pays one cache round trip (one MGET: pending verifications, rules with automatic actions)
+when no rule has an automatic action; otherwise one query finds the opened episodes of those
+rules and one their actions.
 """
 
 from __future__ import annotations
@@ -24,13 +25,16 @@ logger = logging.getLogger(__name__)
 RULES_CACHE_SECONDS = 60
 
 
-def automatic_rule_ids() -> frozenset[int]:
-    """Rules whose runbook has an enabled automatic action (cached; forgotten on changes)."""
-    try:
-        cached = cache.get(services.AUTOMATIC_RULES_KEY)
-    except Exception:  # noqa: BLE001 (Redis down: ask the database)
-        cached = None
-    if cached is not None:
+def automatic_rule_ids(cached: object = None) -> frozenset[int]:
+    """Rules whose runbook has an enabled automatic action (cached; forgotten on changes).
+
+    `cached`: the cache's value when the caller already read it (None: read it here)."""
+    if cached is None:
+        try:
+            cached = cache.get(services.AUTOMATIC_RULES_KEY)
+        except Exception:  # noqa: BLE001 (Redis down: ask the database)
+            cached = None
+    if isinstance(cached, list | tuple | set | frozenset):
         return frozenset(cached)
     ids = frozenset(
         AlertRule.objects.filter(
@@ -46,10 +50,22 @@ def automatic_rule_ids() -> frozenset[int]:
 def schedule_automatic_triggers(sender: Any, opened_by: int | None = None, **kwargs: Any) -> None:
     from alerts.automation.tasks import automatic_trigger
 
-    _settle_verifications_if_any()
+    # One cache round trip for both questions (this runs after every delivery that changed
+    # episodes): is a verification pending, and which rules have automatic actions.
+    keys = [services.VERIFICATIONS_PENDING_KEY]
+    if opened_by is not None:
+        keys.append(services.AUTOMATIC_RULES_KEY)
+    try:
+        cached = cache.get_many(keys)
+    except Exception:  # noqa: BLE001 (Redis down: no settling now; rules from the database)
+        cached = None
+    if cached is not None and cached.get(services.VERIFICATIONS_PENDING_KEY):
+        # A delivery may have closed an episode a run waits for (needed in eager mode, where no
+        # verification task waits in a queue).
+        services.verifications_settle()
     if opened_by is None:
         return
-    rule_ids = automatic_rule_ids()
+    rule_ids = automatic_rule_ids((cached or {}).get(services.AUTOMATIC_RULES_KEY))
     if not rule_ids:
         return
     episodes = list(
@@ -81,17 +97,6 @@ def schedule_automatic_triggers(sender: Any, opened_by: int | None = None, **kwa
                     episode.pk,
                     type(error).__name__,
                 )
-
-
-def _settle_verifications_if_any() -> None:
-    """A delivery may have closed an episode a run waits for (needed in eager mode, where no
-    verification task waits in a queue)."""
-    try:
-        pending = cache.get(services.VERIFICATIONS_PENDING_KEY)
-    except Exception:  # noqa: BLE001
-        return
-    if pending:
-        services.verifications_settle()
 
 
 def _forget(sender: Any, **kwargs: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.test import Client
@@ -81,6 +82,36 @@ def test_no_automatic_action_costs_the_ingest_path_no_query(
     # A new automatic action is seen at once (the cache is forgotten on change).
     make_action("http://127.0.0.1:28999/x", trigger=Action.Trigger.AUTOMATIC)
     assert receivers.automatic_rule_ids() == {rule.pk}
+
+
+def test_a_delivery_asks_the_cache_once(rule: AlertRule) -> None:
+    from alerts.automation import services
+
+    real = receivers.cache
+    calls: list[tuple[str, object]] = []
+
+    class Counting:
+        def get_many(self, keys: list[str]) -> dict[str, Any]:
+            calls.append(("get_many", tuple(keys)))
+            return real.get_many(keys)
+
+        def get(self, key: str, default: Any = None) -> Any:
+            calls.append(("get", key))
+            return real.get(key, default)
+
+        def set(self, *args: Any, **kwargs: Any) -> Any:
+            return real.set(*args, **kwargs)
+
+    with mock.patch.object(receivers, "cache", Counting()):
+        receivers.automatic_rule_ids()  # remembered in the cache from here on
+        calls.clear()
+        receivers.schedule_automatic_triggers(sender=Episode, weeks=[], opened_by=10**9)
+        assert calls == [
+            ("get_many", (services.VERIFICATIONS_PENDING_KEY, services.AUTOMATIC_RULES_KEY))
+        ]
+        calls.clear()
+        receivers.schedule_automatic_triggers(sender=Episode, weeks=[], opened_by=None)
+        assert calls == [("get_many", (services.VERIFICATIONS_PENDING_KEY,))]
 
 
 def test_a_delayed_trigger_runs_only_if_the_alert_still_fires(
