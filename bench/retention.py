@@ -13,7 +13,8 @@
    connections: an open-loop schedule, each request due at its own time, so that the stream is
    the same before, during and after the trim, and the server is never saturated by the load
    generator (a closed loop at c=8 measures queueing, not the trim's interference);
-3. after --warmup seconds of ingest alone, run retention_apply (the beat task's service) in this
+3. after --settle seconds (the workers' first requests, not counted) and --warmup seconds of
+   ingest alone, run retention_apply (the beat task's service) in this
    process; ingest keeps running through the trim and --warmup seconds after it;
 4. meanwhile a monitor polls pg_locks every 5 ms for lock waits (`waitstart`), the trim's own
    session apart from the others (ingest);
@@ -243,7 +244,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=26080)
     parser.add_argument("--rate", type=float, default=50.0, help="deliveries per second, fixed")
     parser.add_argument("--concurrency", type=int, default=2, help="keep-alive connections")
-    parser.add_argument("--warmup", type=float, default=20.0)
+    parser.add_argument("--warmup", type=float, default=20.0, help="seconds before and after")
+    parser.add_argument(
+        "--settle", type=float, default=5.0, help="first seconds of load, not counted (warm-up)"
+    )
     parser.add_argument("--skip-load", action="store_true", help="reuse the loaded episodes")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
@@ -264,7 +268,7 @@ def main() -> None:
         cursor.execute("SELECT pg_backend_pid()")
         trim_pid = cursor.fetchone()[0]
     token = make_token()
-    seconds = 2 * args.warmup + 600  # the trim's upper bound; the pool is cheap
+    seconds = args.settle + 2 * args.warmup + 600  # the trim's upper bound; the pool is cheap
     requests = build_pool(1, int(args.rate * seconds), WEBHOOK, token).requests
     work = Path(tempfile.mkdtemp(prefix="steward-retention-"))
     metrics_dir = tempfile.mkdtemp(prefix="steward-metrics-", dir="/dev/shm")  # noqa: S108
@@ -281,7 +285,7 @@ def main() -> None:
         paced = PacedLoad(args.port, requests, args.rate, args.concurrency)
         monitor.thread.start()
         paced.start()
-        time.sleep(args.warmup)
+        time.sleep(args.settle + args.warmup)
         load_before = _load()
         trim_start = time.perf_counter()
         report = retention_apply(policy=policy)
@@ -318,7 +322,7 @@ def main() -> None:
         "request's due time:"
     )
     windows = [
-        ("before the trim", paced.begin, trim_start),
+        ("before the trim", paced.begin + args.settle, trim_start),
         ("during the trim", trim_start, trim_end),
         ("after the trim", trim_end, float("inf")),
     ]
