@@ -231,13 +231,16 @@ def _forget_process_memory() -> Iterator[None]:
     """What a process remembers between requests (webhook tokens, rules and systems, queued
     evaluations) must not carry from one test's database and Redis to the next."""
     from alerts import receivers
+    from alerts.automation.services import flags_forget
     from alerts.ingest.catalog_cache import catalog_forget
     from tokens import auth_cache
 
     receivers._queued_until.clear()
     auth_cache._local.clear()
     catalog_forget()
+    flags_forget()
     yield
     receivers._queued_until.clear()
     auth_cache._local.clear()
     catalog_forget()
+    flags_forget()

@@ -1,9 +1,9 @@
 """Automatic triggers: episodes a delivery opened schedule their rule's automatic actions.
 
 Connected to `alerts.signals.episodes_changed` (sent after the delivery commits). The ingest hot
-path pays one cache round trip (one MGET: pending verifications, rules with automatic actions)
-when no rule has an automatic action; otherwise one query finds the opened episodes of those
-rules and one their actions.
+path pays one cache round trip per process and second (one MGET: pending verifications, rules
+with automatic actions) when no rule has an automatic action; otherwise one query finds the
+opened episodes of those rules and one their actions.
 """
 
 from __future__ import annotations
@@ -44,21 +44,18 @@ def automatic_rule_ids(cached: object = None) -> frozenset[int]:
     )
     with contextlib.suppress(Exception):  # Redis down: it expires, or beat settles
         cache.set(services.AUTOMATIC_RULES_KEY, sorted(ids), timeout=RULES_CACHE_SECONDS)
+        services.flags_remember(services.AUTOMATIC_RULES_KEY, sorted(ids))
     return ids
 
 
 def schedule_automatic_triggers(sender: Any, opened_by: int | None = None, **kwargs: Any) -> None:
     from alerts.automation.tasks import automatic_trigger
 
-    # One cache round trip for both questions (this runs after every delivery that changed
-    # episodes): is a verification pending, and which rules have automatic actions.
-    keys = [services.VERIFICATIONS_PENDING_KEY]
-    if opened_by is not None:
-        keys.append(services.AUTOMATIC_RULES_KEY)
-    try:
-        cached = cache.get_many(keys)
-    except Exception:  # noqa: BLE001 (Redis down: no settling now; rules from the database)
-        cached = None
+    # This runs after every delivery that changed episodes: both questions (is a verification
+    # pending, which rules have automatic actions) cost one cache round trip, at most one per
+    # process and second (`services.automation_flags`). Redis down: no settling now, the rules
+    # from the database.
+    cached = services.automation_flags()
     if cached is not None and cached.get(services.VERIFICATIONS_PENDING_KEY):
         # A delivery may have closed an episode a run waits for (needed in eager mode, where no
         # verification task waits in a queue).

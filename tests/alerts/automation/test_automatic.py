@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 from unittest import mock
@@ -84,34 +85,47 @@ def test_no_automatic_action_costs_the_ingest_path_no_query(
     assert receivers.automatic_rule_ids() == {rule.pk}
 
 
-def test_a_delivery_asks_the_cache_once(rule: AlertRule) -> None:
+def test_deliveries_ask_the_cache_once_per_process_and_second(
+    rule: AlertRule, make_action: Callable[..., Action]
+) -> None:
     from alerts.automation import services
 
-    real = receivers.cache
+    real = services.cache
     calls: list[tuple[str, object]] = []
 
     class Counting:
-        def get_many(self, keys: list[str]) -> dict[str, Any]:
-            calls.append(("get_many", tuple(keys)))
-            return real.get_many(keys)
+        def __getattr__(self, name: str) -> Any:
+            method = getattr(real, name)
 
-        def get(self, key: str, default: Any = None) -> Any:
-            calls.append(("get", key))
-            return real.get(key, default)
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                calls.append((name, args[0] if args else None))
+                return method(*args, **kwargs)
 
-        def set(self, *args: Any, **kwargs: Any) -> Any:
-            return real.set(*args, **kwargs)
+            return counted
 
-    with mock.patch.object(receivers, "cache", Counting()):
+    both = [services.VERIFICATIONS_PENDING_KEY, services.AUTOMATIC_RULES_KEY]
+    with (
+        mock.patch.object(services, "cache", Counting()),
+        mock.patch.object(receivers, "cache", Counting()),
+    ):
         receivers.automatic_rule_ids()  # remembered in the cache from here on
         calls.clear()
         receivers.schedule_automatic_triggers(sender=Episode, weeks=[], opened_by=10**9)
-        assert calls == [
-            ("get_many", (services.VERIFICATIONS_PENDING_KEY, services.AUTOMATIC_RULES_KEY))
-        ]
+        assert calls == [("get_many", both)]  # one round trip for both questions
         calls.clear()
-        receivers.schedule_automatic_triggers(sender=Episode, weeks=[], opened_by=None)
-        assert calls == [("get_many", (services.VERIFICATIONS_PENDING_KEY,))]
+        for _ in range(3):
+            receivers.schedule_automatic_triggers(sender=Episode, weeks=[], opened_by=10**9)
+        assert calls == []  # remembered in this process
+        # A change here is seen at once: a new automatic action triggers the next delivery.
+        make_action("http://127.0.0.1:28999/x", trigger=Action.Trigger.AUTOMATIC)
+        calls.clear()
+        receivers.schedule_automatic_triggers(sender=Episode, weeks=[], opened_by=10**9)
+        assert calls[0] == ("get_many", both)
+        assert receivers.automatic_rule_ids(services.automation_flags()[both[1]]) == {rule.pk}
+    # ...and one made elsewhere within FLAGS_MEMORY_SECONDS.
+    with mock.patch.object(services.time, "monotonic", return_value=time.monotonic() + 1.5):
+        real.set(services.VERIFICATIONS_PENDING_KEY, 1)
+        assert services.automation_flags()[services.VERIFICATIONS_PENDING_KEY] == 1
 
 
 def test_a_delayed_trigger_runs_only_if_the_alert_still_fires(
