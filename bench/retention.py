@@ -249,6 +249,7 @@ def main() -> None:
         "--settle", type=float, default=5.0, help="first seconds of load, not counted (warm-up)"
     )
     parser.add_argument("--skip-load", action="store_true", help="reuse the loaded episodes")
+    parser.add_argument("--load-only", action="store_true", help="load, then stop (no trim)")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         raise SystemExit("set DATABASE_URL to a PostgreSQL database of the benchmark's own")
@@ -262,6 +263,8 @@ def main() -> None:
     print(f"load average at start: {_load()} ({os.cpu_count()} CPUs)", flush=True)
     if not args.skip_load:
         load_episodes(args.episodes, args.partial, policy.episodes_days)
+    if args.load_only:
+        return
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM alerts_episode")
         before = cursor.fetchone()[0]
