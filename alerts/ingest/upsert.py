@@ -11,6 +11,7 @@ from typing import Any, TypeVar, cast
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 from alerts.models import AlertRule, Delivery, Episode
 
@@ -105,7 +106,7 @@ def delivery_write(
     ]
     existing: dict[tuple[Any, Any], Any] = {}
     delivery_id = None
-    with bound_cursor(db) as cursor:
+    with bound_cursor(db, prepare=True) as cursor:
         cursor.execute(sql, [documents[0], *values, documents[1]])
         for pk, fingerprint, starts_at, ends_at in cursor.fetchall():
             if pk is not None:
@@ -193,14 +194,20 @@ UNION ALL SELECT NULL, fp, st, en FROM old
     return sql, delivery_fields
 
 
-def bound_cursor(db: BaseDatabaseWrapper) -> Any:
+def bound_cursor(db: BaseDatabaseWrapper, *, prepare: bool = False) -> Any:
     """Django's cursor, except on PostgreSQL: a server-side-binding psycopg cursor, wrapped as
     Django wraps its own (query log, database errors as django.db exceptions).
 
     Django's psycopg cursors bind client-side: every array element of the upsert (and the
     delivery's whole raw body) was quoted into the SQL text, the largest CPU cost of those
     statements, and PostgreSQL parsed and planned a new text each time. Bound server-side, the
-    values travel as parameters and psycopg prepares the statement after a few executions."""
+    values travel as parameters.
+
+    `prepare`: the statement is also prepared on the connection, once (Django turns psycopg's
+    automatic preparation off: `prepare_threshold` None). Planning the one-statement write
+    over the partitioned tables cost PostgreSQL more than executing it, on every delivery;
+    prepared, it is planned once per connection (and again by PostgreSQL itself when a
+    partition is attached or dropped)."""
     if db.vendor != "postgresql":
         return db.cursor()
     import psycopg
@@ -208,9 +215,40 @@ def bound_cursor(db: BaseDatabaseWrapper) -> Any:
     db.ensure_connection()
     db.validate_thread_sharing()
     raw = psycopg.Cursor(db.connection)
-    from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
-
+    if prepare:
+        if db.connection.prepare_threshold is None:
+            # Django's default (None) makes psycopg ignore `prepare=True`. Django's own cursors
+            # (client-side binding) never prepare, and this never comes by itself: only the
+            # statements executed with `prepare=True` are prepared.
+            db.connection.prepare_threshold = _ONLY_WHEN_ASKED
+        return (_PreparedDebugWrapper if db.queries_logged else _PreparedWrapper)(raw, db)
     return CursorDebugWrapper(raw, db) if db.queries_logged else CursorWrapper(raw, db)
+
+
+_ONLY_WHEN_ASKED = 2**31 - 1
+
+
+class _Prepare:
+    """Django's `CursorWrapper._execute`, with psycopg's `prepare=True`."""
+
+    cursor: Any
+    db: BaseDatabaseWrapper
+
+    def _execute(self, sql: str, params: Any, *ignored_wrapper_args: Any) -> Any:
+        self.db.validate_no_broken_transaction()
+        with self.db.wrap_database_errors:
+            return self.cursor.execute(sql, params, prepare=True)
+
+
+class _PreparedWrapper(_Prepare, CursorWrapper):
+    pass
+
+
+class _PreparedDebugWrapper(_Prepare, CursorDebugWrapper):
+    def execute(self, sql: Any, params: Any = None) -> Any:
+        # The query log gets the statement's text: psycopg keeps none for a prepared execution.
+        with self.debug_sql(sql, params):
+            return CursorWrapper.execute(self, sql, params)
 
 
 @dataclass(frozen=True, slots=True)

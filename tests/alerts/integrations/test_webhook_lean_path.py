@@ -187,3 +187,17 @@ def test_plain_http_is_redirected_when_ssl_redirect_is_on(post: Post) -> None:
 def test_an_unknown_path_under_the_prefix_takes_the_full_chain(post: Post) -> None:
     response = post("alertmanager/extra", capture()[0])
     assert response.status_code == 404
+
+
+def test_the_postgresql_write_is_prepared_once_per_connection(post: Post) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no prepared statements to check")
+    _warm(post)
+    for n in range(3):
+        assert post("alertmanager", _delivery(1, tag=f"prepared{n}")).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%jsonb_to_recordset%"],
+        )
+        assert cursor.fetchone()[0] == 1
