@@ -14,8 +14,9 @@
    the same before, during and after the trim, and the server is never saturated by the load
    generator (a closed loop at c=8 measures queueing, not the trim's interference);
 3. after --settle seconds (the workers' first requests, not counted) and --warmup seconds of
-   ingest alone, run retention_apply (the beat task's service) in this
-   process; ingest keeps running through the trim and --warmup seconds after it;
+   ingest alone, run retention_apply (the beat task's service) in a forked process (as a
+   worker runs it; in this one it would compete for the GIL with the load generator); ingest
+   keeps running through the trim and --warmup seconds after it;
 4. meanwhile a monitor polls pg_locks every 5 ms for lock waits (`waitstart`), the trim's own
    session apart from the others (ingest);
 5. print the trim time, partitions dropped, rows deleted and remaining, and for ingest before,
@@ -27,6 +28,7 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import socket
 import statistics
@@ -36,6 +38,7 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -222,6 +225,36 @@ class LockMonitor:
         return max(waits, default=0.0)
 
 
+def _trim(policy: object, pipe: Any) -> None:
+    """The child: its own database session (its pid first, for the lock monitor), the trim,
+    then the report."""
+    from django.db import connection
+
+    from alerts.retention.services import retention_apply
+
+    connection.close()  # the parent's session is not this process's
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pipe.send(cursor.fetchone()[0])
+    pipe.send(retention_apply(policy=policy))
+    connection.close()
+
+
+def _trim_in_a_child(policy: object, monitor: LockMonitor) -> Any:
+    """retention_apply in a forked process, as the beat task runs in a worker: in this one its
+    Python work would hold the GIL that the load generator's threads need to send on time."""
+    from django.db import connection
+
+    connection.close()
+    ours, theirs = multiprocessing.get_context("fork").Pipe()
+    child = multiprocessing.get_context("fork").Process(target=_trim, args=(policy, theirs))
+    child.start()
+    monitor.trim_pid = ours.recv()
+    report = ours.recv()
+    child.join()
+    return report
+
+
 def describe(name: str, latencies: list[float], seconds: float) -> str:
     if not latencies:
         return f"{name}: no requests"
@@ -257,7 +290,7 @@ def main() -> None:
     from django.conf import settings
     from django.db import connection
 
-    from alerts.retention.services import RetentionPolicy, retention_apply
+    from alerts.retention.services import RetentionPolicy
 
     policy = RetentionPolicy.from_settings()
     print(f"load average at start: {_load()} ({os.cpu_count()} CPUs)", flush=True)
@@ -268,8 +301,6 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM alerts_episode")
         before = cursor.fetchone()[0]
-        cursor.execute("SELECT pg_backend_pid()")
-        trim_pid = cursor.fetchone()[0]
     token = make_token()
     seconds = args.settle + 2 * args.warmup + 600  # the trim's upper bound; the pool is cheap
     requests = build_pool(1, int(args.rate * seconds), WEBHOOK, token).requests
@@ -283,7 +314,7 @@ def main() -> None:
         args.port,
         work / "steward.log",
     )
-    monitor = LockMonitor(os.environ["DATABASE_URL"], trim_pid)
+    monitor = LockMonitor(os.environ["DATABASE_URL"], 0)
     try:
         paced = PacedLoad(args.port, requests, args.rate, args.concurrency)
         monitor.thread.start()
@@ -291,7 +322,7 @@ def main() -> None:
         time.sleep(args.settle + args.warmup)
         load_before = _load()
         trim_start = time.perf_counter()
-        report = retention_apply(policy=policy)
+        report = _trim_in_a_child(policy, monitor)
         trim_end = time.perf_counter()
         load_during = _load()
         time.sleep(args.warmup)
