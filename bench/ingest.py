@@ -662,6 +662,7 @@ def main() -> None:
         work / "steward.log",
     )
     minimal = None
+    stand_in = WorkerStandIn()
     try:
         if not args.no_minimal:
             minimal_env = dict(
@@ -690,6 +691,11 @@ def main() -> None:
                 f"same workers/threads/keep-alive, port {args.port + 1}"
             )
         ratios = []
+        stand_in.start()
+        print(
+            "a stand-in for the Celery worker deletes each week's evaluation-pending key when "
+            "its debounced run is due, as the worker does when the run starts"
+        )
         for per_delivery in (int(n) for n in args.cases.split(",")):
             print(
                 f"\n{per_delivery} alert(s) per delivery, c={args.concurrency}, "
@@ -731,12 +737,40 @@ def main() -> None:
         else:
             print("\nno profile: py-spy not found (pip install py-spy, or --py-spy PATH)")
     finally:
+        stand_in.halt.set()
         stop(steward)
         if minimal is not None:
             stop(minimal)
         shutil.rmtree(metrics_dir, ignore_errors=True)
         _forget_queued_tasks(env["CELERY_BROKER_URL"], env["REDIS_URL"])
     print(f"load average at end: {loadavg()}")
+
+
+class WorkerStandIn(threading.Thread):
+    """What a punctual Celery worker does to the debounce keys: the evaluation queued for a
+    week deletes the week's pending key when it starts (alerts/tasks.py). Nobody runs the
+    evaluations here; without this, a key would outlive its run's due time and every delivery
+    would ask Redis twice (a worker that is late does that to production too)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.halt = threading.Event()
+        self.started_runs = 0
+
+    def run(self) -> None:
+        from django.core.cache import cache
+
+        from alerts.tasks import PENDING_KEY
+        from core.weeks import week_of
+
+        while not self.halt.wait(0.5):
+            now = datetime.now(UTC)
+            for week in {week_of(now), week_of(now - timedelta(hours=1))}:
+                key = PENDING_KEY.format(week=week)
+                starts = cache.get(key)
+                if isinstance(starts, float) and starts <= time.time():
+                    cache.delete(key)
+                    self.started_runs += 1
 
 
 def _forget_queued_tasks(broker: str, cache: str) -> None:

@@ -7,31 +7,52 @@
    --episodes rows spread over the 12 whole months before the retention cut-off (one
    generate_series INSERT per month into a bare table, indexed when attached as a partition),
    plus --partial rows in the month that holds the cut-off (half of them past it);
-2. start Steward under gunicorn as bench/ingest.py does (production settings, Redis broker) and
-   post one-alert Alertmanager deliveries at a steady --rate from --concurrency threads;
-3. after --warmup seconds of ingest alone, run retention_apply (the beat task's service) in this
-   process; ingest keeps running through the trim and --warmup seconds after it;
-4. print the trim time, partitions dropped, rows deleted and remaining, and ingest p50/p99
-   before, during and after the trim, with the machine's load average.
+2. start Steward exactly as bench/ingest.py does (`deploy/gunicorn.conf.py`, production
+   settings, JSON logs, multiprocess metrics, Redis cache and broker) and post one-alert
+   Alertmanager deliveries at a FIXED --rate (50/s by default) over --concurrency keep-alive
+   connections: an open-loop schedule, each request due at its own time, so that the stream is
+   the same before, during and after the trim, and the server is never saturated by the load
+   generator (a closed loop at c=8 measures queueing, not the trim's interference);
+3. after --settle seconds (the workers' first requests, not counted) and --warmup seconds of
+   ingest alone, run retention_apply (the beat task's service) in a forked process (as a
+   worker runs it; in this one it would compete for the GIL with the load generator); ingest
+   keeps running through the trim and --warmup seconds after it;
+4. meanwhile a monitor polls pg_locks every 5 ms for lock waits (`waitstart`), the trim's own
+   session apart from the others (ingest);
+5. print the trim time, partitions dropped, rows deleted and remaining, and for ingest before,
+   during and after the trim: requests, achieved rate, p50/p99/max latency counted from each
+   request's due time (a stall delays the requests behind it, and that counts), failures, and
+   the longest lock wait; with the machine's load average at each point.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
+import multiprocessing
 import os
+import socket
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ingest import Expected, build_bodies, make_token, start_gunicorn  # noqa: E402
+from ingest import (  # noqa: E402
+    WEBHOOK,
+    _exchange,
+    build_pool,
+    make_token,
+    production_env,
+    stop,
+)
+from ingest import start as start_server  # noqa: E402
 
 
 def _django() -> None:
@@ -116,19 +137,23 @@ def load_episodes(total: int, partial: int, episode_days: int) -> None:
 
 
 class PacedLoad:
-    """One-alert deliveries at a steady rate; each latency is stamped with its start time."""
+    """Pre-built one-alert deliveries at a fixed rate over `connections` keep-alive sockets.
 
-    def __init__(self, port: int, token: str, bodies: list[bytes], rate: float, threads: int):
-        self.port, self.token, self.bodies = port, token, bodies
-        self.interval = threads / rate
-        self.threads = threads
-        self.samples: list[tuple[float, float]] = []
+    Request i is due at start + i / rate (connection i % connections sends it); its latency is
+    counted from that due time, so a stall also counts for the requests it delays."""
+
+    def __init__(self, port: int, requests: list[bytes], rate: float, connections: int):
+        self.port, self.requests, self.rate = port, requests, rate
+        self.connections = connections
+        self.samples: list[tuple[float, float]] = []  # (due, latency from due)
         self.failures: list[str] = []
         self.stop = threading.Event()
         self.lock = threading.Lock()
-        self.workers = [threading.Thread(target=self.run, args=(i,)) for i in range(threads)]
+        self.begin = 0.0
+        self.workers = [threading.Thread(target=self.run, args=(i,)) for i in range(connections)]
 
     def start(self) -> None:
+        self.begin = time.perf_counter() + 0.1
         for worker in self.workers:
             worker.start()
 
@@ -138,41 +163,111 @@ class PacedLoad:
             worker.join()
 
     def run(self, index: int) -> None:
-        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"}
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        next_at = time.perf_counter() + index * self.interval / self.threads
-        position = index
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        buffer = bytearray()
+        number = index
         while not self.stop.is_set():
-            pause = next_at - time.perf_counter()
+            if number >= len(self.requests):
+                self.failures.append("request pool exhausted")
+                break
+            due = self.begin + number / self.rate
+            pause = due - time.perf_counter()
             if pause > 0:
                 time.sleep(pause)
-            next_at += self.interval
-            body = self.bodies[position % len(self.bodies)]
-            position += self.threads
-            started = time.perf_counter()
-            conn.request("POST", "/api/v1/integrations/alertmanager/", body, headers)
-            response = conn.getresponse()
-            payload = response.read()
-            took = time.perf_counter() - started
+            try:
+                status, closing = _exchange(sock, self.requests[number], buffer)
+            except OSError as error:
+                status, closing = 0, True
+                self.failures.append(type(error).__name__)
+            took = time.perf_counter() - due
             with self.lock:
-                self.samples.append((started, took))
-                if response.status != 200:
-                    self.failures.append(f"{response.status} {payload[:200]!r}")
-        conn.close()
+                self.samples.append((due, took))
+                if status and not 200 <= status < 300:
+                    self.failures.append(f"HTTP {status}")
+            if closing:
+                sock.close()
+                sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+                buffer.clear()
+            number += self.connections
+        sock.close()
 
     def window(self, start: float, end: float) -> list[float]:
         with self.lock:
             return sorted(took for at, took in self.samples if start <= at < end)
 
 
-def describe(name: str, latencies: list[float]) -> str:
+class LockMonitor:
+    """Polls pg_locks for sessions waiting on a lock; keeps (time, seconds waited, trim's?)."""
+
+    def __init__(self, database_url: str, trim_pid: int):
+        self.url, self.trim_pid = database_url, trim_pid
+        self.samples: list[tuple[float, float, bool]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run)
+
+    def run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self.stop.is_set():
+                rows = conn.execute(
+                    "SELECT pid, extract(epoch FROM clock_timestamp() - waitstart) "
+                    "FROM pg_locks WHERE NOT granted AND waitstart IS NOT NULL"
+                ).fetchall()
+                now = time.perf_counter()
+                for pid, waited in rows:
+                    self.samples.append((now, float(waited), pid == self.trim_pid))
+                time.sleep(0.005)
+
+    def longest(self, start: float, end: float, *, trim: bool) -> float:
+        waits = [w for at, w, by_trim in self.samples if start <= at < end and by_trim == trim]
+        return max(waits, default=0.0)
+
+
+def _trim(policy: object, pipe: Any) -> None:
+    """The child: its own database session (its pid first, for the lock monitor), the trim,
+    then the report."""
+    from django.db import connection
+
+    from alerts.retention.services import retention_apply
+
+    connection.close()  # the parent's session is not this process's
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pipe.send(cursor.fetchone()[0])
+    pipe.send(retention_apply(policy=policy))
+    connection.close()
+
+
+def _trim_in_a_child(policy: object, monitor: LockMonitor) -> Any:
+    """retention_apply in a forked process, as the beat task runs in a worker: in this one its
+    Python work would hold the GIL that the load generator's threads need to send on time."""
+    from django.db import connection
+
+    connection.close()
+    ours, theirs = multiprocessing.get_context("fork").Pipe()
+    child = multiprocessing.get_context("fork").Process(target=_trim, args=(policy, theirs))
+    child.start()
+    monitor.trim_pid = ours.recv()
+    report = ours.recv()
+    child.join()
+    return report
+
+
+def describe(name: str, latencies: list[float], seconds: float) -> str:
     if not latencies:
         return f"{name}: no requests"
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     return (
-        f"{name}: {len(latencies)} requests, p50 {statistics.median(latencies) * 1000:.1f} ms, "
-        f"p99 {p99 * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms"
+        f"{name}: {len(latencies)} requests ({len(latencies) / seconds:.0f}/s), "
+        f"p50 {statistics.median(latencies) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
+        f"max {latencies[-1] * 1000:.1f} ms"
     )
+
+
+def _load() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -180,12 +275,14 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=10_000_000)
     parser.add_argument("--partial", type=int, default=100_000)
     parser.add_argument("--port", type=int, default=26080)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--rate", type=float, default=50.0, help="deliveries per second")
-    parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--warmup", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=50.0, help="deliveries per second, fixed")
+    parser.add_argument("--concurrency", type=int, default=2, help="keep-alive connections")
+    parser.add_argument("--warmup", type=float, default=20.0, help="seconds before and after")
+    parser.add_argument(
+        "--settle", type=float, default=5.0, help="first seconds of load, not counted (warm-up)"
+    )
     parser.add_argument("--skip-load", action="store_true", help="reuse the loaded episodes")
+    parser.add_argument("--load-only", action="store_true", help="load, then stop (no trim)")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         raise SystemExit("set DATABASE_URL to a PostgreSQL database of the benchmark's own")
@@ -193,37 +290,55 @@ def main() -> None:
     from django.conf import settings
     from django.db import connection
 
-    from alerts.retention.services import RetentionPolicy, retention_apply
+    from alerts.retention.services import RetentionPolicy
 
     policy = RetentionPolicy.from_settings()
+    print(f"load average at start: {_load()} ({os.cpu_count()} CPUs)", flush=True)
     if not args.skip_load:
         load_episodes(args.episodes, args.partial, policy.episodes_days)
+    if args.load_only:
+        return
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM alerts_episode")
         before = cursor.fetchone()[0]
     token = make_token()
-    bodies = build_bodies(1, 20_000, Expected())
-    server = start_gunicorn(args.port, args.workers, args.threads)
+    seconds = args.settle + 2 * args.warmup + 600  # the trim's upper bound; the pool is cheap
+    requests = build_pool(1, int(args.rate * seconds), WEBHOOK, token).requests
+    work = Path(tempfile.mkdtemp(prefix="steward-retention-"))
+    metrics_dir = tempfile.mkdtemp(prefix="steward-metrics-", dir="/dev/shm")  # noqa: S108
+    env = production_env(args.port, metrics_dir)
+    server = start_server(
+        [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application"]
+        + ["-c", "deploy/gunicorn.conf.py"],
+        env,
+        args.port,
+        work / "steward.log",
+    )
+    monitor = LockMonitor(os.environ["DATABASE_URL"], 0)
     try:
-        paced = PacedLoad(args.port, token, bodies, args.rate, args.concurrency)
+        paced = PacedLoad(args.port, requests, args.rate, args.concurrency)
+        monitor.thread.start()
         paced.start()
-        time.sleep(args.warmup)
-        load_before = os.getloadavg()
+        time.sleep(args.settle + args.warmup)
+        load_before = _load()
         trim_start = time.perf_counter()
-        report = retention_apply(policy=policy)
+        report = _trim_in_a_child(policy, monitor)
         trim_end = time.perf_counter()
+        load_during = _load()
         time.sleep(args.warmup)
         paced.finish()
+        load_after = _load()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        monitor.stop.set()
+        stop(server)
+    monitor.thread.join()
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM alerts_episode")
         remaining = cursor.fetchone()[0]
     dropped = [p for p in report.partitions_dropped if p.startswith("alerts_episode_")]
     print(
-        f"machine: {os.cpu_count()} cores, load average before the trim "
-        f"{load_before[0]:.2f} / {load_before[1]:.2f} / {load_before[2]:.2f}"
+        f"machine: {os.cpu_count()} cores, load average before the trim {load_before}, "
+        f"at its end {load_during}, after {load_after}"
     )
     print(
         f"retention ({policy.episodes_days} days of episodes, batch "
@@ -235,16 +350,33 @@ def main() -> None:
         f"reported deleted: {report.episodes_deleted:,}"
     )
     print(f"  partitions created: {', '.join(report.partitions_created) or '-'}")
-    print(f"ingest at {args.rate:.0f} deliveries/s, c={args.concurrency} (1 alert per delivery):")
-    print("  " + describe("before the trim", paced.window(0, trim_start)))
-    print("  " + describe("during the trim", paced.window(trim_start, trim_end)))
-    for name, start, end in report.phases:
-        if end - start >= 0.5 and name != "episodes":
-            window = paced.window(trim_start + start, trim_start + end)
-            print("    " + describe(f"{name} ({end - start:.1f} s)", window))
-    print("  " + describe("after the trim", paced.window(trim_end, float("inf"))))
+    print(
+        f"ingest: Steward in its production configuration, fixed {args.rate:.0f} deliveries/s "
+        f"(1 alert each) over {args.concurrency} keep-alive connections, latency from each "
+        "request's due time:"
+    )
+    windows = [
+        ("before the trim", paced.begin + args.settle, trim_start),
+        ("during the trim", trim_start, trim_end),
+        ("after the trim", trim_end, float("inf")),
+    ]
+    last = max((at for at, _ in paced.samples), default=trim_end)
+    for name, start_at, end_at in windows:
+        span = min(end_at, last) - start_at
+        line = describe(name, paced.window(start_at, end_at), max(span, 1e-9))
+        ingest_wait = monitor.longest(start_at, end_at, trim=False)
+        print(f"  {line}; longest lock wait of an ingest session {ingest_wait * 1000:.1f} ms")
+        if name == "during the trim":
+            for phase, start, end in report.phases:
+                if end - start >= 0.5 and phase != "episodes":
+                    window = paced.window(trim_start + start, trim_start + end)
+                    print("    " + describe(f"{phase} ({end - start:.1f} s)", window, end - start))
+            trim_wait = monitor.longest(start_at, end_at, trim=True)
+            print(f"    longest lock wait of the trim's session {trim_wait * 1000:.1f} ms")
     if paced.failures:
         print(f"  {len(paced.failures)} failed requests, e.g. {paced.failures[0]}")
+    else:
+        print("  no failed requests")
 
 
 if __name__ == "__main__":

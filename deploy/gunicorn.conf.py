@@ -30,6 +30,8 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 preload_app = True
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
 accesslog = None
+# Steward writes the access line itself; gunicorn would build its own for nothing on every request.
+logger_class = "ops.gunicorn_worker.NoGunicornAccessLogger"
 errorlog = "-"
 # /dev/shm is memory-backed inside containers; the default /tmp may be a slow overlay.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108

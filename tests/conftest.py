@@ -228,13 +228,19 @@ def member(make_user: Callable[..., User], team: Team) -> User:
 
 @pytest.fixture(autouse=True)
 def _forget_process_memory() -> Iterator[None]:
-    """What a process remembers between requests (webhook tokens, queued evaluations) must not
-    carry from one test's database and Redis to the next."""
+    """What a process remembers between requests (webhook tokens, rules and systems, queued
+    evaluations) must not carry from one test's database and Redis to the next."""
     from alerts import receivers
+    from alerts.automation.services import flags_forget
+    from alerts.ingest.catalog_cache import catalog_forget
     from tokens import auth_cache
 
     receivers._queued_until.clear()
     auth_cache._local.clear()
+    catalog_forget()
+    flags_forget()
     yield
     receivers._queued_until.clear()
     auth_cache._local.clear()
+    catalog_forget()
+    flags_forget()

@@ -1,7 +1,8 @@
 """Automatic triggers: episodes a delivery opened schedule their rule's automatic actions.
 
 Connected to `alerts.signals.episodes_changed` (sent after the delivery commits). The ingest hot
-path pays one cache read when no rule has an automatic action; otherwise one query finds the
+path pays one cache round trip per process and second (one MGET: pending verifications, rules
+with automatic actions) when no rule has an automatic action; otherwise one query finds the
 opened episodes of those rules and one their actions.
 """
 
@@ -27,13 +28,16 @@ logger = logging.getLogger(__name__)
 RULES_CACHE_SECONDS = 60
 
 
-def automatic_rule_ids() -> frozenset[int]:
-    """Rules whose runbook has an enabled automatic action (cached; forgotten on changes)."""
-    try:
-        cached = cache.get(services.AUTOMATIC_RULES_KEY)
-    except Exception:  # noqa: BLE001 (Redis down: ask the database)
-        cached = None
-    if cached is not None:
+def automatic_rule_ids(cached: object = None) -> frozenset[int]:
+    """Rules whose runbook has an enabled automatic action (cached; forgotten on changes).
+
+    `cached`: the cache's value when the caller already read it (None: read it here)."""
+    if cached is None:
+        try:
+            cached = cache.get(services.AUTOMATIC_RULES_KEY)
+        except Exception:  # noqa: BLE001 (Redis down: ask the database)
+            cached = None
+    if isinstance(cached, list | tuple | set | frozenset):
         return frozenset(cached)
     ids = frozenset(
         AlertRule.objects.filter(
@@ -43,17 +47,29 @@ def automatic_rule_ids() -> frozenset[int]:
     )
     with contextlib.suppress(Exception):  # Redis down: it expires, or beat settles
         cache.set(services.AUTOMATIC_RULES_KEY, sorted(ids), timeout=RULES_CACHE_SECONDS)
+        services.flags_remember(services.AUTOMATIC_RULES_KEY, sorted(ids))
     return ids
 
 
 def schedule_automatic_triggers(sender: Any, opened_by: int | None = None, **kwargs: Any) -> None:
     from alerts.automation.tasks import automatic_trigger
 
-    _settle_verifications_if_any()
-    _run_due_triggers_if_any()
+    # This runs after every delivery that changed episodes: the questions (is a verification
+    # pending, is a delayed trigger waiting, which rules have automatic actions) cost one cache
+    # round trip, at most one per process and second (`services.automation_flags`). Redis
+    # down: no settling now, the rules from the database.
+    cached = services.automation_flags()
+    if cached is not None and cached.get(services.VERIFICATIONS_PENDING_KEY):
+        # A delivery may have closed an episode a run waits for (needed in eager mode, where no
+        # verification task waits in a queue).
+        services.verifications_settle()
+    if cached is not None and cached.get(services.TRIGGERS_PENDING_KEY):
+        # Eager mode: delayed automatic triggers whose delay ran out (besides the timers
+        # below); with a broker the delayed task does it.
+        services.automatic_triggers_due()
     if opened_by is None:
         return
-    rule_ids = automatic_rule_ids()
+    rule_ids = automatic_rule_ids((cached or {}).get(services.AUTOMATIC_RULES_KEY))
     if not rule_ids:
         return
     episodes = list(
@@ -92,17 +108,6 @@ def schedule_automatic_triggers(sender: Any, opened_by: int | None = None, **kwa
                 )
 
 
-def _settle_verifications_if_any() -> None:
-    """A delivery may have closed an episode a run waits for (needed in eager mode, where no
-    verification task waits in a queue)."""
-    try:
-        pending = cache.get(services.VERIFICATIONS_PENDING_KEY)
-    except Exception:  # noqa: BLE001
-        return
-    if pending:
-        services.verifications_settle()
-
-
 # Eager mode's timers (daemon threads of this process): each checks once when a delay runs out.
 _timers: set[threading.Timer] = set()
 _timers_lock = threading.Lock()
@@ -137,18 +142,6 @@ def timers_cancel() -> None:
         for timer in _timers:
             timer.cancel()
         _timers.clear()
-
-
-def _run_due_triggers_if_any() -> None:
-    """Eager mode: run the delayed automatic triggers whose delay ran out, on every delivery
-    that changes an episode (one cache read when none waits), besides the timers above; with a
-    broker the delayed task does it."""
-    try:
-        pending = cache.get(services.TRIGGERS_PENDING_KEY)
-    except Exception:  # noqa: BLE001
-        return
-    if pending:
-        services.automatic_triggers_due()
 
 
 def _forget(sender: Any, **kwargs: Any) -> None:

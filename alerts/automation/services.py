@@ -1023,6 +1023,7 @@ def _count_failure(action: Action, *, reason: str) -> None:
 def _verification_started(run: ActionRun) -> None:
     with contextlib.suppress(Exception):  # Redis down: it expires, or beat settles
         cache.set(VERIFICATIONS_PENDING_KEY, 1, timeout=None)
+    flags_forget()
     if run_verify(run.pk):
         return
     if not settings.CELERY_TASK_ALWAYS_EAGER:
@@ -1089,6 +1090,7 @@ def verifications_settle(*, now: datetime | None = None) -> int:
     if not left:
         with contextlib.suppress(Exception):  # Redis down: it expires, or beat settles
             cache.delete(VERIFICATIONS_PENDING_KEY)
+        flags_forget()
     return left
 
 
@@ -1098,6 +1100,47 @@ def verifications_settle(*, now: datetime | None = None) -> int:
 def _automatic_rules_forget() -> None:
     with contextlib.suppress(Exception):  # Redis down: it expires, or beat settles
         cache.delete(AUTOMATIC_RULES_KEY)
+    flags_forget()
+
+
+# What every delivery that changed episodes asks the cache (is a verification pending, which
+# rules have automatic actions), remembered in this process for FLAGS_MEMORY_SECONDS: a burst
+# of deliveries costs one Redis round trip per process and second, not one each. A change made
+# in this process (a verification started, an automatic action saved) forgets it at once; one
+# made in another process is seen within the second.
+FLAGS_MEMORY_SECONDS = 1.0
+_flags: tuple[float, dict[str, Any]] | None = None
+
+
+def automation_flags() -> dict[str, Any] | None:
+    """{VERIFICATIONS_PENDING_KEY, TRIGGERS_PENDING_KEY, AUTOMATIC_RULES_KEY: …} as the cache
+    holds them (missing
+    keys left out), or None when the cache is unavailable."""
+    global _flags  # noqa: PLW0603 (the process's memory)
+    now = time.monotonic()
+    known = _flags
+    if known is not None and known[0] > now:
+        return known[1]
+    try:
+        values = cache.get_many(
+            [VERIFICATIONS_PENDING_KEY, TRIGGERS_PENDING_KEY, AUTOMATIC_RULES_KEY]
+        )
+    except Exception:  # noqa: BLE001 (Redis down: the caller decides)
+        return None
+    _flags = (now + FLAGS_MEMORY_SECONDS, values)
+    return values
+
+
+def flags_remember(key: str, value: Any) -> None:
+    """A value this process just stored in the cache under `key` (it knows it already)."""
+    known = _flags
+    if known is not None:
+        known[1][key] = value
+
+
+def flags_forget() -> None:
+    global _flags  # noqa: PLW0603
+    _flags = None
 
 
 def automatic_trigger(*, action_id: int, episode_id: int) -> ActionRun | None:
@@ -1140,6 +1183,7 @@ def automatic_trigger_schedule(
     )
     with contextlib.suppress(Exception):  # Redis down: the next flag set or beat finds it
         cache.set(TRIGGERS_PENDING_KEY, 1, timeout=None)
+    flags_forget()
     return event
 
 
@@ -1190,4 +1234,5 @@ def automatic_triggers_due(*, now: datetime | None = None) -> int:
     if not waiting:
         with contextlib.suppress(Exception):  # Redis down: it is set again when needed
             cache.delete(TRIGGERS_PENDING_KEY)
+        flags_forget()
     return waiting

@@ -4,16 +4,24 @@ Every source (Alertmanager, Grafana, Datadog, WhyLabs, Evidently, generic JSON) 
 payload into `AlertEvent`s; `delivery_ingest` stores them with a constant number of set-based
 statements, whatever the number of alerts:
 
-1. one SELECT of the rules for the alertnames (`rule_candidates`), plus one INSERT … ON
-   CONFLICT DO NOTHING and one SELECT only when an alertname has no matching rule (the rule is
-   created uncatalogued and unowned);
-2. one SELECT of the AI systems named by `system`/`model` labels (only when there are some);
-3. one SELECT of the episodes that already exist for the (fingerprint, starts_at) pairs, to
-   count what the delivery did (the upsert below is what keeps the data right, also when two
-   identical deliveries race);
-4. one INSERT of the delivery row (raw body, counts), raw rather than through `save()`;
-5. one INSERT … ON CONFLICT (fingerprint, starts_at) DO UPDATE of all episodes;
-6. one UPDATE of `last_fired_at` per rule whose latest firing moved (usually none or one).
+- the rule candidates of the alertnames and the ids of the AI systems named by `system`/`model`
+  labels come from this process's memory (`alerts.ingest.catalog_cache`: forgotten at once on
+  a change in this process, within 10 s in the others); an alertname with no matching rule is
+  read again and, if still unknown, gets an uncatalogued, unowned catch-all rule (INSERT … ON
+  CONFLICT DO NOTHING and a SELECT, in the delivery's transaction);
+- on PostgreSQL ONE statement then does the rest (`alerts.ingest.upsert.delivery_write`): it
+  reads the episodes that exist for the (fingerprint, starts_at) pairs, inserts the delivery
+  row with what the delivery does to them, upserts all episodes (INSERT … ON CONFLICT DO
+  UPDATE) and moves the rules' `last_fired_at` forward. Alone, it is its own transaction: no
+  BEGIN/COMMIT round trips. A delivery that needs more (a rule to create) runs in an explicit
+  transaction;
+- on SQLite, in one transaction: a SELECT of the existing episodes, one raw INSERT of the
+  delivery row, one INSERT … ON CONFLICT of all episodes, and one UPDATE of `last_fired_at`
+  per rule whose latest firing moved (usually none or one).
+
+The counts (opened, updated, closed, duplicates) and the ISO weeks changed come from
+`_classify` over the episodes that existed before; the PostgreSQL statement counts the same way
+for the delivery row (a test checks the row against the answer for every kind of delivery).
 
 Rules of behaviour (README "Alertmanager"):
 - a re-sent notification only bumps `notification_count` and `last_notified_at`;
@@ -28,25 +36,29 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from alerts.ingest.upsert import bound_cursor, chunks, episodes_upsert
+from alerts.ingest.catalog_cache import (
+    cached_rule_candidates,
+    cached_system_ids,
+    catalog_forget,
+)
+from alerts.ingest.upsert import bound_cursor, chunks, delivery_write, episodes_upsert
 from alerts.integrations.payload import PayloadError
 from alerts.models import AlertRule, Delivery, Episode
-from alerts.selectors import rule_candidates, rule_resolve
+from alerts.selectors import rule_resolve
 from alerts.signals import episodes_changed
 from core.choices import Severity
 from core.weeks import week_of
-from fleet.models import AISystem
 from tokens.models import ApiToken
 
 _GENERATOR_URL_MAX = 2000
-_SYSTEM_TABLE = AISystem._meta.db_table
 _EPISODE_TABLE = Episode._meta.db_table
 _RULE_TABLE = AlertRule._meta.db_table
 _FIRED_FIELD = AlertRule._meta.get_field("last_fired_at")
@@ -116,15 +128,32 @@ def delivery_ingest(
 ) -> IngestResult:
     """Store the delivery and its episodes atomically; see the module docstring."""
     _check_fits(batch.alerts)
+    try:
+        return _store(batch, body, content_type, token)
+    except IntegrityError:
+        # A rule or AI system remembered by this process was deleted by another one (the
+        # episodes' foreign keys refuse it): nothing was stored. Forget, and store once more,
+        # unless the caller's own transaction is spoiled by the error.
+        if connection.in_atomic_block:
+            raise
+        catalog_forget()
+        return _store(batch, body, content_type, token)
+
+
+def _store(batch: Batch, body: str, content_type: str, token: ApiToken | None) -> IngestResult:
     now = timezone.now()
-    with transaction.atomic():
-        events = _attach_to_open(batch.alerts)
-        events = _merge_duplicates(events)
-        rules = _rules_for(events, batch)
-        systems = _systems_for(events)
-        existing = _existing(events)
-        result = _classify(events, existing)
-        delivery = _delivery_insert(
+    events = _merge_duplicates(_attach_to_open(batch.alerts))
+    candidates, read_now = cached_rule_candidates(event.alertname for event in events)
+    rules, missing = _rules_resolve(events, candidates)
+    # PostgreSQL, rules all known: everything is written by one statement, which is one
+    # transaction of its own. Otherwise (a rule to create, SQLite's several statements) an
+    # explicit one.
+    lone = connection.vendor == "postgresql" and not missing
+    with nullcontext() if lone else transaction.atomic():
+        if missing:
+            rules = _rules_complete(events, batch, rules, missing - read_now)
+        systems = cached_system_ids(_system_slug(event.labels) for event in events)
+        delivery = Delivery(
             source=batch.source,
             integration_id=token.integration_id if token is not None else None,
             token=token,
@@ -134,20 +163,13 @@ def delivery_ingest(
             outcome=Delivery.Outcome.ACCEPTED,
             group_key=batch.group_key[:1000],
             alerts_count=len(batch.alerts),
-            opened_count=result.opened,
-            updated_count=result.updated,
-            closed_count=result.closed,
-            duplicate_count=result.duplicates,
             truncated_alerts=batch.truncated,
         )
-        result.delivery = delivery
+        if connection.vendor == "postgresql":
+            result = _write_one_statement(events, rules, systems, batch, delivery, now)
+        else:
+            result = _write_statements(events, rules, systems, batch, delivery, now)
         result.alerts = len(batch.alerts)
-        rows = [
-            _row(event, rules[event.fingerprint, event.starts_at], systems, batch, delivery, now)
-            for event in events
-        ]
-        episodes_upsert(rows)
-        _touch_rules(events, rules)
         if result.weeks:
             weeks = sorted(result.weeks)
             # The episodes this delivery opened are those whose first delivery it is.
@@ -158,6 +180,60 @@ def delivery_ingest(
                 lambda: episodes_changed.send(sender=Episode, weeks=weeks, opened_by=opened_by),
                 robust=True,
             )
+    return result
+
+
+def _write_one_statement(
+    events: Sequence[AlertEvent],
+    rules: dict[tuple[str, datetime], AlertRule],
+    systems: dict[str, int],
+    batch: Batch,
+    delivery: Delivery,
+    now: datetime,
+) -> IngestResult:
+    """PostgreSQL: `delivery_write` stores the delivery with its counts, the episodes and the
+    rules' `last_fired_at` in one statement, and returns the episodes that existed before."""
+    rows = [
+        _row(event, rules[event.fingerprint, event.starts_at], systems, batch, None, now)
+        for event in events
+    ]
+    touches = _rules_to_touch(events, rules)
+    written = delivery_write(delivery, rows, [(r.pk, at) for r, at in touches])
+    _remember_touched(touches)
+    result = _classify(events, written.existing)
+    delivery.pk = written.delivery_id
+    delivery.opened_count, delivery.updated_count = result.opened, result.updated
+    delivery.closed_count, delivery.duplicate_count = result.closed, result.duplicates
+    delivery._state.adding = False
+    delivery._state.db = connection.alias
+    result.delivery = delivery
+    return result
+
+
+def _write_statements(
+    events: Sequence[AlertEvent],
+    rules: dict[tuple[str, datetime], AlertRule],
+    systems: dict[str, int],
+    batch: Batch,
+    delivery: Delivery,
+    now: datetime,
+) -> IngestResult:
+    """SQLite (inside the caller's transaction): read the existing episodes, insert the
+    delivery with its counts, upsert the episodes, move the rules' `last_fired_at`."""
+    result = _classify(events, _existing(events))
+    delivery.opened_count, delivery.updated_count = result.opened, result.updated
+    delivery.closed_count, delivery.duplicate_count = result.closed, result.duplicates
+    _delivery_insert(delivery)
+    result.delivery = delivery
+    episodes_upsert(
+        [
+            _row(event, rules[event.fingerprint, event.starts_at], systems, batch, delivery, now)
+            for event in events
+        ]
+    )
+    touches = _rules_to_touch(events, rules)
+    _touch_rules(touches)
+    _remember_touched(touches)
     return result
 
 
@@ -173,10 +249,9 @@ def _delivery_statement(vendor: str) -> tuple[str, tuple[models.Field[Any, Any],
     return sql, fields
 
 
-def _delivery_insert(**values: Any) -> Delivery:
+def _delivery_insert(delivery: Delivery) -> None:
     """Save a new Delivery with one raw INSERT: it runs on every delivery, and the ORM's save
     (compilation, signals nobody listens to for deliveries) cost more than the statement."""
-    delivery = Delivery(**values)
     sql, fields = _delivery_statement(connection.vendor)
     params = [f.get_db_prep_save(f.pre_save(delivery, add=True), connection) for f in fields]
     with bound_cursor(connection) as cursor:
@@ -184,7 +259,6 @@ def _delivery_insert(**values: Any) -> Delivery:
         delivery.pk = cursor.fetchone()[0]
     delivery._state.adding = False
     delivery._state.db = connection.alias
-    return delivery
 
 
 def delivery_reject(
@@ -271,19 +345,44 @@ def _earliest_end(a: datetime | None, b: datetime | None) -> datetime | None:
     return min(a, b)
 
 
-def _rules_for(events: Sequence[AlertEvent], batch: Batch) -> dict[tuple[str, datetime], AlertRule]:
-    """The catalog rule of every event; unknown alerts get an uncatalogued catch-all rule."""
-    candidates = rule_candidates(event.alertname for event in events)
-    resolved: dict[tuple[str, datetime], AlertRule] = {}
-    missing: dict[str, AlertEvent] = {}
+Resolved = dict[tuple[str, datetime], AlertRule]
+
+
+def _rules_resolve(
+    events: Sequence[AlertEvent], candidates: dict[str, list[AlertRule]]
+) -> tuple[Resolved, set[str]]:
+    """The catalog rule of every event whose alertname has a matching rule, and the
+    alertnames of the others."""
+    resolved: Resolved = {}
+    missing: set[str] = set()
     for event in events:
         rule = rule_resolve(candidates.get(event.alertname, ()), event.labels)
         if rule is None:
-            missing.setdefault(event.alertname, event)
+            missing.add(event.alertname)
         else:
             resolved[event.fingerprint, event.starts_at] = rule
-    if missing:
-        created = _rules_create_uncatalogued(missing.values(), batch)
+    return resolved, missing
+
+
+def _rules_complete(
+    events: Sequence[AlertEvent], batch: Batch, resolved: Resolved, remembered: set[str]
+) -> Resolved:
+    """Rules for the events `_rules_resolve` left out: read again from the database when their
+    alertname's rules came from this process's memory (another process may have created one
+    since), else created uncatalogued (a catch-all rule)."""
+    fresh, _ = cached_rule_candidates(remembered, fresh=True) if remembered else ({}, set())
+    late, still_missing = _rules_resolve(
+        [e for e in events if (e.fingerprint, e.starts_at) not in resolved], fresh
+    )
+    resolved = {**resolved, **late}
+    if still_missing:
+        first: dict[str, AlertEvent] = {}
+        for event in events:
+            if event.alertname in still_missing:
+                first.setdefault(event.alertname, event)
+        created = _rules_create_uncatalogued(first.values(), batch)
+        # This process remembered these alertnames without the rules just created.
+        transaction.on_commit(catalog_forget, robust=True)
         for event in events:
             if (event.fingerprint, event.starts_at) not in resolved:
                 resolved[event.fingerprint, event.starts_at] = created[event.alertname]
@@ -318,20 +417,6 @@ def _rules_create_uncatalogued(events: Iterable[AlertEvent], batch: Batch) -> di
 
 def _system_slug(labels: dict[str, str]) -> str:
     return labels.get("system") or labels.get("model") or ""
-
-
-def _systems_for(events: Sequence[AlertEvent]) -> dict[str, int]:
-    slugs = sorted({_system_slug(event.labels) for event in events} - {""})
-    if not slugs:
-        return {}
-    # Raw SQL: this runs on every delivery, and slugs and ids need no conversion.
-    found: dict[str, int] = {}
-    with connection.cursor() as cursor:
-        for chunk in chunks(slugs):
-            marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(f"SELECT slug, id FROM {_SYSTEM_TABLE} WHERE slug IN ({marks})", chunk)  # noqa: S608
-            found.update(cursor.fetchall())
-    return found
 
 
 def _existing(events: Sequence[AlertEvent]) -> dict[tuple[str, datetime], datetime | None]:
@@ -399,7 +484,7 @@ def _row(
     rule: AlertRule,
     systems: dict[str, int],
     batch: Batch,
-    delivery: Delivery,
+    delivery: Delivery | None,
     now: datetime,
 ) -> dict[str, object]:
     return {
@@ -412,7 +497,7 @@ def _row(
         "source": batch.source,
         "system_id": systems.get(_system_slug(event.labels), rule.system_id),
         "generator_url": event.generator_url[:_GENERATOR_URL_MAX],
-        "first_delivery_id": delivery.pk,
+        "first_delivery_id": delivery.pk if delivery is not None else None,
         "last_notified_at": now,
         "notification_count": 1,
         "created_at": now,
@@ -420,20 +505,41 @@ def _row(
     }
 
 
-def _touch_rules(
-    events: Sequence[AlertEvent], rules: dict[tuple[str, datetime], AlertRule]
-) -> None:
-    """Move each rule's last_fired_at to its latest start, never backwards."""
+def _rules_to_touch(
+    events: Sequence[AlertEvent], rules: Resolved
+) -> list[tuple[AlertRule, datetime]]:
+    """Each rule whose last_fired_at this delivery may move forward, with its latest start, in
+    primary-key order (concurrent deliveries lock rules in the same order).
+
+    The remembered rules' `last_fired_at` is only ever behind the database (it moves in memory
+    after the commit, `_remember_touched`), so a rule left out here has nothing to move; a rule
+    kept in only because another process moved it already costs a no-op."""
     latest: dict[int, tuple[AlertRule, datetime]] = {}
     for event in events:
         rule = rules[event.fingerprint, event.starts_at]
         known = latest.get(rule.pk)
         if known is None or event.starts_at > known[1]:
             latest[rule.pk] = (rule, event.starts_at)
-    # In primary-key order, so that concurrent deliveries lock rules in the same order.
-    for _pk, (rule, starts_at) in sorted(latest.items()):
-        if rule.last_fired_at is not None and rule.last_fired_at >= starts_at:
-            continue
+    return [
+        (rule, starts_at)
+        for _pk, (rule, starts_at) in sorted(latest.items())
+        if rule.last_fired_at is None or rule.last_fired_at < starts_at
+    ]
+
+
+def _remember_touched(touches: Sequence[tuple[AlertRule, datetime]]) -> None:
+    def remember() -> None:
+        for rule, starts_at in touches:
+            if rule.last_fired_at is None or rule.last_fired_at < starts_at:
+                rule.last_fired_at = starts_at
+
+    if touches:
+        transaction.on_commit(remember)
+
+
+def _touch_rules(touches: Sequence[tuple[AlertRule, datetime]]) -> None:
+    """Move each rule's last_fired_at to its latest start, never backwards."""
+    for rule, starts_at in touches:
         fired = _FIRED_FIELD.get_db_prep_value(starts_at, connection)
         # Raw SQL: the ORM's UPDATE compilation cost more than the statement, on most deliveries.
         with connection.cursor() as cursor:
@@ -442,4 +548,3 @@ def _touch_rules(
                 "WHERE id = %s AND (last_fired_at IS NULL OR last_fired_at < %s)",
                 [fired, rule.pk, fired],
             )
-        rule.last_fired_at = starts_at

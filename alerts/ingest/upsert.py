@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
-from alerts.models import Episode
+from alerts.models import AlertRule, Delivery, Episode
 
 # Rows per INSERT/SELECT statement: well under SQLite's and PostgreSQL's parameter limits.
 CHUNK = 500
@@ -63,14 +66,148 @@ def episodes_upsert(rows: Sequence[dict[str, object]]) -> None:
             cursor.execute(sql.insert + source + sql.conflict, params)
 
 
-def bound_cursor(db: BaseDatabaseWrapper) -> Any:
+# Delivery columns the PostgreSQL statement computes itself from the stored episodes.
+_COUNTS = ("opened_count", "updated_count", "closed_count", "duplicate_count")
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What `delivery_write` stored: the delivery's id, and the end (None while firing) of every
+    episode that existed before, by (fingerprint, starts_at)."""
+
+    delivery_id: int
+    existing: dict[tuple[Any, Any], Any]
+
+
+def delivery_write(
+    delivery: Delivery,
+    rows: Sequence[dict[str, object]],
+    touches: Sequence[tuple[int, object]],
+) -> Written:
+    """PostgreSQL: the delivery row, its episodes' upsert and the rules' `last_fired_at`, in ONE
+    statement (so one round trip, and one transaction of its own when none is open).
+
+    The statement reads the episodes that exist for the rows (in the snapshot taken before any
+    of its writes), counts what the delivery does to them into the delivery row (the same
+    classification as `alerts.ingest.services._classify`, which the caller applies to the
+    returned rows for its answer), inserts the delivery, upserts the episodes with their
+    `first_delivery` and moves each touched rule's `last_fired_at` forward, never backwards,
+    locking the rules in id order. `touches` is (rule id, latest start) per rule.
+
+    The rows and the touches travel as two JSON documents (`jsonb_to_recordset`, typed by the
+    model's columns): one C-encoded string each, where a typed array per column cost psycopg
+    more CPU than the rest of the statement's preparation (issue 18's profile)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    sql, delivery_fields = _write_statement(DEFAULT_DB_ALIAS)
+    values = [f.get_db_prep_save(f.pre_save(delivery, add=True), db) for f in delivery_fields]
+    documents = [
+        _json([{name: row[name] for name in _ROW_COLUMNS} for row in rows]),
+        _json([{"id": pk, "fired": at} for pk, at in touches]),
+    ]
+    existing: dict[tuple[Any, Any], Any] = {}
+    delivery_id = None
+    with bound_cursor(db, prepare=True) as cursor:
+        cursor.execute(sql, [documents[0], *values, documents[1]])
+        for pk, fingerprint, starts_at, ends_at in cursor.fetchall():
+            if pk is not None:
+                delivery_id = pk
+            else:
+                existing[fingerprint, starts_at] = ends_at
+    if delivery_id is None:  # pragma: no cover (an INSERT … RETURNING always returns its row)
+        raise RuntimeError("the delivery INSERT returned no id")
+    return Written(delivery_id=delivery_id, existing=existing)
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()  # aware (USE_TZ): the offset is kept
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+_json = functools.partial(json.dumps, default=_iso, separators=(",", ":"))
+
+
+# The episode columns given per row: `first_delivery_id` is the delivery the statement inserts.
+_ROW_COLUMNS = tuple(c for c in _COLUMNS if c != "first_delivery_id")
+
+
+@functools.cache
+def _write_statement(alias: str) -> tuple[str, list[models.Field[Any, Any]]]:
+    """The text of `delivery_write`'s statement (PostgreSQL only), built once from the models."""
+    db = connections[alias]
+    fields = [f for f in _fields() if f.column in _ROW_COLUMNS]
+    delivery_fields = [
+        f for f in Delivery._meta.concrete_fields if not f.primary_key and f.column not in _COUNTS
+    ]
+    # Text for text columns: an explicit cast to varchar(n) would truncate, an assignment raises.
+    text = {"CharField", "TextField"}
+    values = ", ".join(
+        "%s::text" if f.get_internal_type() in text else f"%s::{f.db_type(db)}"
+        for f in delivery_fields
+    )
+    sql = f"""
+WITH ev AS (
+    SELECT * FROM jsonb_to_recordset(%s::jsonb)
+        AS ev ({", ".join(f"{f.column} {f.db_type(db)}" for f in fields)})
+),
+old (fp, st, en) AS (
+    SELECT e.fingerprint, e.starts_at, e.ends_at FROM {Episode._meta.db_table} e
+    JOIN ev ON e.fingerprint = ev.fingerprint AND e.starts_at = ev.starts_at
+),
+kinds (kind, ends) AS (  -- the classification of alerts.ingest.services._classify
+    SELECT CASE WHEN o.fp IS NULL THEN 'opened'
+        WHEN o.en IS NULL AND ev.ends_at IS NOT NULL THEN 'closed'
+        WHEN o.en IS NOT NULL AND ev.ends_at IS NOT NULL AND ev.ends_at < o.en THEN 'updated'
+        ELSE 'duplicate' END, ev.ends_at
+    FROM ev LEFT JOIN old o ON o.fp = ev.fingerprint AND o.st = ev.starts_at
+),
+d AS (
+    INSERT INTO {Delivery._meta.db_table} ({", ".join(f.column for f in delivery_fields)},
+        {", ".join(_COUNTS)})
+    SELECT {values},
+        count(*) FILTER (WHERE kind = 'opened'),
+        count(*) FILTER (WHERE kind = 'updated'),
+        count(*) FILTER (WHERE kind = 'closed' OR (kind = 'opened' AND ends IS NOT NULL)),
+        count(*) FILTER (WHERE kind = 'duplicate')
+    FROM kinds
+    RETURNING id
+),
+up AS (
+    INSERT INTO {Episode._meta.db_table} ({", ".join(f.column for f in fields)}, first_delivery_id)
+    SELECT ev.*, d.id FROM ev, d
+    {_statements(alias).conflict}
+),
+touch AS (
+    UPDATE {AlertRule._meta.db_table} r SET last_fired_at = t.fired
+    FROM (
+        SELECT r2.id, x.fired FROM {AlertRule._meta.db_table} r2
+        JOIN jsonb_to_recordset(%s::jsonb) AS x (id integer, fired timestamp with time zone)
+            ON r2.id = x.id
+        WHERE r2.last_fired_at IS NULL OR r2.last_fired_at < x.fired
+        ORDER BY r2.id FOR UPDATE OF r2
+    ) t
+    WHERE r.id = t.id AND (r.last_fired_at IS NULL OR r.last_fired_at < t.fired)
+)
+SELECT d.id, NULL, NULL, NULL FROM d
+UNION ALL SELECT NULL, fp, st, en FROM old
+"""  # noqa: S608 (names and types from the models, values bound)
+    return sql, delivery_fields
+
+
+def bound_cursor(db: BaseDatabaseWrapper, *, prepare: bool = False) -> Any:
     """Django's cursor, except on PostgreSQL: a server-side-binding psycopg cursor, wrapped as
     Django wraps its own (query log, database errors as django.db exceptions).
 
     Django's psycopg cursors bind client-side: every array element of the upsert (and the
     delivery's whole raw body) was quoted into the SQL text, the largest CPU cost of those
     statements, and PostgreSQL parsed and planned a new text each time. Bound server-side, the
-    values travel as parameters and psycopg prepares the statement after a few executions."""
+    values travel as parameters.
+
+    `prepare`: the statement is also prepared on the connection, once (Django turns psycopg's
+    automatic preparation off: `prepare_threshold` None). Planning the one-statement write
+    over the partitioned tables cost PostgreSQL more than executing it, on every delivery;
+    prepared, it is planned once per connection (and again by PostgreSQL itself when a
+    partition is attached or dropped)."""
     if db.vendor != "postgresql":
         return db.cursor()
     import psycopg
@@ -78,9 +215,40 @@ def bound_cursor(db: BaseDatabaseWrapper) -> Any:
     db.ensure_connection()
     db.validate_thread_sharing()
     raw = psycopg.Cursor(db.connection)
-    from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
-
+    if prepare:
+        if db.connection.prepare_threshold is None:
+            # Django's default (None) makes psycopg ignore `prepare=True`. Django's own cursors
+            # (client-side binding) never prepare, and this never comes by itself: only the
+            # statements executed with `prepare=True` are prepared.
+            db.connection.prepare_threshold = _ONLY_WHEN_ASKED
+        return (_PreparedDebugWrapper if db.queries_logged else _PreparedWrapper)(raw, db)
     return CursorDebugWrapper(raw, db) if db.queries_logged else CursorWrapper(raw, db)
+
+
+_ONLY_WHEN_ASKED = 2**31 - 1
+
+
+class _Prepare:
+    """Django's `CursorWrapper._execute`, with psycopg's `prepare=True`."""
+
+    cursor: Any
+    db: BaseDatabaseWrapper
+
+    def _execute(self, sql: str, params: Any, *ignored_wrapper_args: Any) -> Any:
+        self.db.validate_no_broken_transaction()
+        with self.db.wrap_database_errors:
+            return self.cursor.execute(sql, params, prepare=True)
+
+
+class _PreparedWrapper(_Prepare, CursorWrapper):
+    pass
+
+
+class _PreparedDebugWrapper(_Prepare, CursorDebugWrapper):
+    def execute(self, sql: Any, params: Any = None) -> Any:
+        # The query log gets the statement's text: psycopg keeps none for a prepared execution.
+        with self.debug_sql(sql, params):
+            return CursorWrapper.execute(self, sql, params)
 
 
 @dataclass(frozen=True, slots=True)

@@ -295,10 +295,22 @@ class _Trim:
             self._rest(started)
 
     def _episode_rows_before(self, cut: datetime) -> None:
+        # Keyset on starts_at (indexed in every partition): each batch starts where the last
+        # one ended. Ordered by id from the start instead, every batch walked past the index
+        # entries of all the rows deleted before it (dead until vacuumed), so batches grew
+        # longer as the month emptied, competing with ingest (bench/retention.py).
+        after: datetime | None = None
+
         def batch() -> int:
-            ids = _ids(Episode.objects.filter(starts_at__lt=cut), self.batch)
-            if not ids:
+            nonlocal after
+            expired = Episode.objects.filter(starts_at__lt=cut)
+            if after is not None:
+                expired = expired.filter(starts_at__gte=after)
+            rows = list(expired.order_by("starts_at").values_list("pk", "starts_at")[: self.batch])
+            if not rows:
                 return 0
+            ids = [pk for pk, _ in rows]
+            after = rows[-1][1]
             self.report.engagements_deleted += _delete(
                 Engagement, _ids(Engagement.objects.filter(episode_id__in=ids), None)
             )

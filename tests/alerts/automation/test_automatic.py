@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.test import Client
@@ -83,6 +85,53 @@ def test_no_automatic_action_costs_the_ingest_path_no_query(
     # A new automatic action is seen at once (the cache is forgotten on change).
     make_action(NOWHERE, trigger=Action.Trigger.AUTOMATIC)
     assert receivers.automatic_rule_ids() == {rule.pk}
+
+
+def test_deliveries_ask_the_cache_once_per_process_and_second(
+    rule: AlertRule, make_action: Callable[..., Action]
+) -> None:
+    from alerts.automation import services
+
+    real = services.cache
+    calls: list[tuple[str, object]] = []
+
+    class Counting:
+        def __getattr__(self, name: str) -> Any:
+            method = getattr(real, name)
+
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                calls.append((name, args[0] if args else None))
+                return method(*args, **kwargs)
+
+            return counted
+
+    both = [
+        services.VERIFICATIONS_PENDING_KEY,
+        services.TRIGGERS_PENDING_KEY,
+        services.AUTOMATIC_RULES_KEY,
+    ]
+    with (
+        mock.patch.object(services, "cache", Counting()),
+        mock.patch.object(receivers, "cache", Counting()),
+    ):
+        receivers.automatic_rule_ids()  # remembered in the cache from here on
+        calls.clear()
+        receivers.schedule_automatic_triggers(sender=Episode, weeks=[], opened_by=10**9)
+        assert calls == [("get_many", both)]  # one round trip for the three questions
+        calls.clear()
+        for _ in range(3):
+            receivers.schedule_automatic_triggers(sender=Episode, weeks=[], opened_by=10**9)
+        assert calls == []  # remembered in this process
+        # A change here is seen at once: a new automatic action triggers the next delivery.
+        make_action(f"{NOWHERE}/x", trigger=Action.Trigger.AUTOMATIC)
+        calls.clear()
+        receivers.schedule_automatic_triggers(sender=Episode, weeks=[], opened_by=10**9)
+        assert calls[0] == ("get_many", both)
+        assert receivers.automatic_rule_ids(services.automation_flags()[both[2]]) == {rule.pk}
+    # ...and one made elsewhere within FLAGS_MEMORY_SECONDS.
+    with mock.patch.object(services.time, "monotonic", return_value=time.monotonic() + 1.5):
+        real.set(services.VERIFICATIONS_PENDING_KEY, 1)
+        assert services.automation_flags()[services.VERIFICATIONS_PENDING_KEY] == 1
 
 
 def test_a_delayed_trigger_runs_only_if_the_alert_still_fires(
