@@ -16,10 +16,10 @@ machine's load average (/proc/loadavg: the figure depends on what else runs). `-
 also runs the per-rule Python search (`suggestions_for_rules_reference`, ~30 s for the fleet)
 and fails unless both find the same suggestions.
 
-Measured (2026-12-05, 2-core machine shared with other jobs, load average 3.5-7): one team
-(244 rules, 52,362 episodes) 0.24-0.31 s; the fleet (4,916 flagged rules, 988,706 episodes)
-2.7-4.9 s = query 1.5-2.9 s + search 1.2-2.5 s (was 30 s; reference search 29.5 s, identical
-suggestions). See README "Replay" for what remains.
+Measured (2026-12-05 09:05 UTC, 2 cores, nothing else running, load average 1.0-1.2): one
+team (244 rules, 52,314 episodes) 0.19-0.34 s; the fleet (4,916 flagged rules, 987,584
+episodes) 2.18-2.31 s warm = query 0.87-0.89 s + search 1.31-1.42 s (was 30 s; reference search
+25.7 s, identical suggestions). See README "Replay" for what remains.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -376,6 +376,9 @@ class EpisodeArrays:
     engaged: npt.NDArray[np.bool_]
     actionable: npt.NDArray[np.bool_]
     fingerprints: list[str]
+    # When `fingerprints` is empty: episode ids -> their fingerprints (the array query codes
+    # series by a hash and the exact fingerprints are read only for the rules replayed in full).
+    fingerprints_of: Callable[[Sequence[int]], Mapping[int, str]] | None = None
 
     @classmethod
     def from_rows(
@@ -414,18 +417,34 @@ class EpisodeArrays:
         )
 
     def rows(self, rule: int) -> list[EpisodeRow]:
-        """The EpisodeRows of one rule (for `RuleReplay`)."""
-        return [
-            EpisodeRow(
-                int(self.id[i]),
-                self.fingerprints[int(self.series[i])],
-                from_us(int(self.start[i])),
-                None if self.end[i] == OPEN else from_us(int(self.end[i])),
-                bool(self.engaged[i]),
-                bool(self.actionable[i]),
-            )
-            for i in np.flatnonzero(self.rule == rule)
-        ]
+        """The EpisodeRows of one rule (for `RuleReplay`), with their exact fingerprints."""
+        return self.rows_many([rule])[rule]
+
+    def rows_many(self, rules: Sequence[int]) -> dict[int, list[EpisodeRow]]:
+        """`rows` of several rules, reading their fingerprints at once."""
+        picked = {rule: np.flatnonzero(self.rule == rule) for rule in rules}
+        if self.fingerprints_of is not None:
+            ids = [int(self.id[i]) for indices in picked.values() for i in indices]
+            found = self.fingerprints_of(ids) if ids else {}
+            name_of = {i: found[int(self.id[i])] for v in picked.values() for i in v}
+        else:
+            name_of = {
+                i: self.fingerprints[int(self.series[i])] for v in picked.values() for i in v
+            }
+        return {
+            rule: [
+                EpisodeRow(
+                    int(self.id[i]),
+                    name_of[i],
+                    from_us(int(self.start[i])),
+                    None if self.end[i] == OPEN else from_us(int(self.end[i])),
+                    bool(self.engaged[i]),
+                    bool(self.actionable[i]),
+                )
+                for i in indices
+            ]
+            for rule, indices in picked.items()
+        }
 
 
 def _order(
@@ -688,8 +707,10 @@ def suggest_many(
     """`suggest` for every rule (by rule id; rules without a suggestion left out)."""
     fleet = FleetReplay(rules, episodes, settings=settings, until=until)
     found: dict[int, Suggestion] = {}
-    for index, (for_, keep) in fleet.choices().items():
+    choices = fleet.choices()
+    rows = episodes.rows_many(list(choices))
+    for index, (for_, keep) in choices.items():
         rule = rules[index]
-        replay = RuleReplay(rule, episodes.rows(index), settings=settings, until=until)
+        replay = RuleReplay(rule, rows[index], settings=settings, until=until)
         found[rule.id] = suggestion_for(replay, for_, keep)
     return found

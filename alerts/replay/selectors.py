@@ -133,37 +133,24 @@ def _replays(
     ]
 
 
-# One row: every column of the window's episodes as a binary array (array_send), the
-# fingerprint as fixed-width text (two digits of length, then padded to FINGERPRINT_WIDTH), and
-# the ids of the episodes someone engaged with or called actionable.
+# One row: every column of the window's episodes as a binary array (array_send), the series
+# as a 64-bit hash of the fingerprint (`hashtextextended`, far cheaper to build than the text),
+# and the ids of the episodes someone engaged with or called actionable.
 _ARRAYS_SQL = """
 SELECT
   array_send(coalesce(array_agg(e.id), '{}')),
   array_send(coalesce(array_agg(e.rule_id), '{}')),
   array_send(coalesce(array_agg(e.starts_at), '{}')),
   array_send(coalesce(array_agg(coalesce(e.ends_at, 'infinity'::timestamptz)), '{}')),
-  array_send(coalesce(array_agg(lpad(length(e.fingerprint)::text, 2, '0')
-                                || rpad(e.fingerprint, %(pad)s)), '{}')),
+  array_send(coalesce(array_agg(hashtextextended(e.fingerprint, 0)), '{}')),
   (SELECT array_send(coalesce(array_agg(g.episode_id), '{}')) FROM alerts_engagement g),
   (SELECT array_send(coalesce(array_agg(f.episode_id), '{}')) FROM alerts_feedback f
     WHERE f.actionable)
 FROM alerts_episode e
 WHERE e.rule_id = ANY(%(rules)s::bigint[]) AND e.starts_at >= %(start)s AND e.starts_at < %(end)s
 """
-FINGERPRINT_WIDTH = 40  # bytes: 2 of length + the fingerprint (max_length 32) padded
 _HEADER = 20  # a one-dimensional array_send: ndim, flags, element type, length, lower bound
 _INFINITY = np.iinfo(np.int64).max  # PostgreSQL's binary 'infinity' timestamp
-_MULTIPLIERS = tuple(
-    np.uint64(m)
-    for m in (
-        0x9E3779B97F4A7C15,
-        0xBF58476D1CE4E5B9,
-        0x94D049BB133111EB,
-        0xD6E8FEB86659FD93,
-        0xA0761D6478BD642F,
-        0xE7037ED1A0B428DB,
-    )
-)
 
 
 def _int8s(data: bytes) -> npt.NDArray[np.int64]:
@@ -174,59 +161,39 @@ def _int8s(data: bytes) -> npt.NDArray[np.int64]:
     return np.frombuffer(data, dtype=record, offset=_HEADER)["value"].astype(np.int64)
 
 
-def _series(
-    data: bytes, rule: npt.NDArray[np.intp]
-) -> tuple[npt.NDArray[np.intp], list[str]] | None:
-    """Codes per (rule, fingerprint) from the fixed-width fingerprints, or None when some
-    fingerprint is not ASCII (not fixed width then)."""
+def series_codes(rule: npt.NDArray[np.intp], hashes: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+    """One code per (rule, fingerprint hash), numbered in that order.
+
+    The screen works on these codes. Two fingerprints of one rule with the same 64-bit hash
+    (about 1 in 10^19 per pair) would count as one series there; the suggestion chosen is then
+    replayed in full on the exact fingerprints (`EpisodeArrays.rows`), so its figures are exact.
+    """
     count = len(rule)
     if count == 0:
-        return np.zeros(0, dtype=np.intp), []
-    record = np.dtype([("length", ">i4"), ("text", f"S{FINGERPRINT_WIDTH}")])
-    if len(data) != _HEADER + count * record.itemsize:
-        return None
-    raw = np.frombuffer(data, dtype=record, offset=_HEADER)
-    if not (raw["length"] == FINGERPRINT_WIDTH).all():
-        return None
-    words = np.ascontiguousarray(raw["text"]).view(np.uint64).reshape(count, -1)
-    if int(rule.max()) >= 2**23:
-        return None
-    # Sort by (rule, a 40-bit hash of the fingerprint); equal keys are then checked for equal
-    # fingerprints, so a collision is detected (and the exact fallback used), never merged.
-    mixed = np.zeros(count, dtype=np.uint64)
-    for column, multiplier in zip(range(words.shape[1]), _MULTIPLIERS, strict=False):
-        mixed += words[:, column] * multiplier
-    mixed ^= mixed >> np.uint64(29)
-    mixed *= _MULTIPLIERS[-1]
-    key = (rule.astype(np.uint64) << np.uint64(40)) | (mixed >> np.uint64(24))
-    order = np.argsort(key)
-    ordered = key[order]
-    same = ordered[1:] == ordered[:-1]
-    grouped = words[order]
-    if (same & (grouped[1:] != grouped[:-1]).any(axis=1)).any():
-        return None
+        return np.zeros(0, dtype=np.intp)
+    order = np.lexsort((hashes, rule))
     fresh = np.ones(count, dtype=bool)
-    fresh[1:] = ~same
+    fresh[1:] = (rule[order][1:] != rule[order][:-1]) | (hashes[order][1:] != hashes[order][:-1])
     codes = np.empty(count, dtype=np.intp)
     codes[order] = np.cumsum(fresh) - 1
-    heads = order[fresh]
-    names = [
-        bytes(text[2 : 2 + int(text[:2])]).decode("ascii") for text in raw["text"][heads].tolist()
-    ]
-    return codes, names
+    return codes
+
+
+def fingerprints_by_id(ids: Sequence[int]) -> dict[int, str]:
+    """The fingerprints of these episodes (the rules a suggestion is replayed in full for)."""
+    # One array parameter, not an IN list of thousands (Django resolves each value).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, fingerprint FROM alerts_episode WHERE id = ANY(%s::bigint[])", [list(ids)]
+        )
+        return dict(cursor.fetchall())
 
 
 def episode_arrays(rules: Sequence[RuleInfo], *, start: datetime, end: datetime) -> EpisodeArrays:
     """The episodes of `rules` that started in [start, end) as arrays, in one query (one row of
-    binary arrays on PostgreSQL; `episodes_by_rule` elsewhere, or when a fingerprint is not
-    ASCII)."""
+    binary arrays on PostgreSQL; `episodes_by_rule` elsewhere)."""
     if connection.vendor == "postgresql" and rules:
-        params: dict[str, Any] = {
-            "pad": FINGERPRINT_WIDTH - 2,
-            "rules": [r.id for r in rules],
-            "start": start,
-            "end": end,
-        }
+        params: dict[str, Any] = {"rules": [r.id for r in rules], "start": start, "end": end}
         # Binary results (bytea as bytes, not hex): a server-binding cursor on Django's
         # connection (Django's own cursors bind client-side, which returns text only), logged
         # like Django's queries.
@@ -245,25 +212,24 @@ def episode_arrays(rules: Sequence[RuleInfo], *, start: datetime, end: datetime)
                 row = cursor.fetchone()
         if row is None:  # pragma: no cover - an aggregate without GROUP BY has one row
             raise RuntimeError("The episode array query returned no row.")
-        ids, rule_ids, starts, ends, fingerprints, engaged, acted = row
+        ids, rule_ids, starts, ends, hashes, engaged, acted = row
         index_of = {rule.id: index for index, rule in enumerate(rules)}
         known = np.array(sorted(index_of), dtype=np.int64)
         positions = np.array([index_of[int(i)] for i in known], dtype=np.intp)
         rule = positions[np.searchsorted(known, _int8s(rule_ids))]
-        series = _series(bytes(fingerprints), rule)
-        if series is not None:
-            episode = _int8s(ids)
-            finish = _int8s(ends)
-            return EpisodeArrays(
-                episode,
-                rule,
-                series[0],
-                _int8s(starts),
-                np.where(finish == _INFINITY, OPEN, finish).astype(np.int64),
-                np.isin(episode, _int8s(engaged)),
-                np.isin(episode, _int8s(acted)),
-                series[1],
-            )
+        episode = _int8s(ids)
+        finish = _int8s(ends)
+        return EpisodeArrays(
+            episode,
+            rule,
+            series_codes(rule, _int8s(hashes)),
+            _int8s(starts),
+            np.where(finish == _INFINITY, OPEN, finish).astype(np.int64),
+            np.isin(episode, _int8s(engaged)),
+            np.isin(episode, _int8s(acted)),
+            [],
+            fingerprints_by_id,
+        )
     rows = episodes_by_rule([r.id for r in rules], start=start, end=end)
     return EpisodeArrays.from_rows(rules, rows)
 

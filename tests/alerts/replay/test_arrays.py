@@ -8,7 +8,6 @@ included when the lane runs on it).
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -317,7 +316,7 @@ def test_the_array_query_and_search_suggest_what_the_reference_does(
     _episodes(rules[0], blips=60, tag="a")
     _episodes(rules[1], blips=40, tag="b")
     _episodes(rules[2], blips=50, tag="c", acted_every=4)
-    _episodes(rules[4], blips=30, tag="ü")  # not fixed-width: the row-by-row fallback
+    _episodes(rules[4], blips=30, tag="ü")  # any text hashes (no ASCII-only path)
     loaded = list(
         AlertRule.objects.filter(pk__in=[r.pk for r in rules]).select_related("owner_team")
     )
@@ -325,34 +324,31 @@ def test_the_array_query_and_search_suggest_what_the_reference_does(
     assert fast == suggestions_for_rules_reference(loaded, now=NOW)
     assert rules[0].pk in fast  # the sample includes suggestions, not only their absence
     assert fast[rules[0].pk].change.regret == []
-    ascii_only = [r for r in loaded if r.alertname != "ArrNonAscii"]
-    assert suggestions_for_rules(ascii_only, now=NOW) == suggestions_for_rules_reference(
-        ascii_only, now=NOW
+
+
+def test_series_codes_are_per_rule_and_fingerprint_hash() -> None:
+    rule = np.array([0, 0, 1, 0, 0, 1], dtype=np.intp)
+    hashes = np.array([7, -3, 7, 7, -3, 5], dtype=np.int64)
+    codes = selectors.series_codes(rule, hashes)
+    assert codes[0] == codes[3] != codes[2]  # same fingerprint, other rule: other series
+    assert codes[1] == codes[4] and len({int(c) for c in codes}) == 4
+    assert selectors.series_codes(rule[:0], hashes[:0]).size == 0
+
+
+def test_a_full_replay_reads_the_exact_fingerprints_even_when_hashes_collide() -> None:
+    """The screen codes series by hash; the rows of a rule replayed in full carry the real
+    fingerprints, so two series that hash alike are still two series there."""
+    rule = np.zeros(2, dtype=np.intp)
+    arrays = EpisodeArrays(
+        np.array([11, 12], dtype=np.int64),
+        rule,
+        selectors.series_codes(rule, np.array([42, 42], dtype=np.int64)),  # a collision
+        np.array([0, 60_000_000], dtype=np.int64),
+        np.array([30_000_000, 90_000_000], dtype=np.int64),
+        np.zeros(2, dtype=bool),
+        np.zeros(2, dtype=bool),
+        [],
+        lambda ids: {11: "aaaa", 12: "bbbb"},
     )
-
-
-def _fingerprint_array(texts: list[str]) -> bytes:
-    """array_send of the fixed-width fingerprints the array query selects."""
-    header = struct.pack(">iiiii", 1, 0, 25, len(texts), 1)
-    width = selectors.FINGERPRINT_WIDTH
-    body = b"".join(
-        struct.pack(">i", width) + (f"{len(t):02d}" + t.ljust(width - 2)).encode() for t in texts
-    )
-    return header + body
-
-
-def test_fingerprint_codes_are_per_rule_and_a_hash_collision_is_detected(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    texts = ["a1", "b2 ", "a1", "b2", "a1"]  # "b2 " and "b2" differ: the length is kept
-    rule = np.array([0, 0, 1, 0, 0], dtype=np.intp)
-    coded = selectors._series(_fingerprint_array(texts), rule)
-    assert coded is not None
-    codes, names = coded
-    assert codes[0] == codes[4] != codes[2]  # same fingerprint, other rule: other series
-    assert len({int(codes[1]), int(codes[3]), int(codes[0])}) == 3
-    assert [names[int(c)] for c in codes] == texts
-    # Every fingerprint hashing alike: the check finds different ones under one key.
-    monkeypatch.setattr(selectors, "_MULTIPLIERS", (np.uint64(0),) * 6)
-    assert selectors._series(_fingerprint_array(texts), rule) is None
-    assert selectors._series(_fingerprint_array(["x", "x"]), rule[:2]) is not None
+    assert arrays.series[0] == arrays.series[1]
+    assert [row.fingerprint for row in arrays.rows(0)] == ["aaaa", "bbbb"]

@@ -148,7 +148,10 @@ def test_queries_do_not_grow_with_rules(
         assert len(found) == n
         return len(queries)
 
-    assert count(2, "small") == count(8, "big") == 1
+    # One query for the episodes (on PostgreSQL one more for the exact fingerprints of the
+    # rules replayed in full), whatever the number of rules.
+    small, big = count(2, "small"), count(8, "big")
+    assert small == big <= (2 if connection.vendor == "postgresql" else 1)
 
 
 def test_notifications_follow_group_wait_interval_and_repeat() -> None:
