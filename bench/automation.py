@@ -20,6 +20,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -51,6 +52,33 @@ class Overhead:
     queries: list[int]  # per guarded run
 
 
+def bench_catalog(slug: str, alertname: str) -> tuple[Any, Any, Any, Any]:
+    """Empty the automation tables (the benchmark's own database), then a team with one member,
+    its runbook and a rule of `alertname` without episodes: (team, user, runbook, rule)."""
+    from django.contrib.auth.models import User
+    from django.db import connection
+
+    from alerts.models import AlertRule, Episode
+    from fleet.models import Membership, Team
+    from runbooks.models import Runbook
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE automation_automationevent, automation_actionrun, automation_action"
+        )
+    team, _ = Team.objects.get_or_create(slug=slug, defaults={"name": "Bench"})
+    user, _ = User.objects.get_or_create(username=slug)
+    Membership.objects.get_or_create(team=team, user=user)
+    runbook, _ = Runbook.objects.get_or_create(
+        slug=slug, defaults={"title": "Bench", "owner_team": team}
+    )
+    rule, _ = AlertRule.objects.get_or_create(
+        alertname=alertname, defaults={"runbook": runbook, "owner_team": team}
+    )
+    Episode.objects.filter(rule=rule).delete()
+    return team, user, runbook, rule
+
+
 def measure_overhead(runs: int) -> Overhead:
     """Time `runs` guarded runs (eager, in this process) and as many bare signed requests to a
     local receiver. Empties the automation tables of the (benchmark's own) database first.
@@ -61,28 +89,11 @@ def measure_overhead(runs: int) -> Overhead:
 
     from alerts.automation import services
     from alerts.automation.models import Action, ActionRun
-    from alerts.models import AlertRule, Episode
+    from alerts.models import Episode
     from core import outbound
-    from fleet.models import Membership, Team
-    from runbooks.models import Runbook
     from tests.support.webhook import webhook_server
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE automation_automationevent, automation_actionrun, automation_action"
-        )
-    from django.contrib.auth.models import User
-
-    team, _ = Team.objects.get_or_create(slug="bench-automation", defaults={"name": "Bench"})
-    user, _ = User.objects.get_or_create(username="bench-automation")
-    Membership.objects.get_or_create(team=team, user=user)
-    runbook, _ = Runbook.objects.get_or_create(
-        slug="bench-automation", defaults={"title": "Bench", "owner_team": team}
-    )
-    rule, _ = AlertRule.objects.get_or_create(
-        alertname="BenchAutomation", defaults={"runbook": runbook, "owner_team": team}
-    )
-    Episode.objects.filter(rule=rule).delete()
+    team, user, runbook, rule = bench_catalog("bench-automation", "BenchAutomation")
     now = timezone.now()
     episodes = Episode.objects.bulk_create(
         Episode(

@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.automation import (  # noqa: E402
     AUTOMATION_ENV,
+    bench_catalog,
     measure_overhead,
     overhead_report,
     pct,
@@ -128,29 +129,10 @@ def delivery(run: str, serial: int) -> bytes:
 def catalog(receiver_url: str) -> int:
     """A team, runbook and rule with one automatic action to the receiver; returns its id.
     Empties the automation tables and the rule's episodes (the benchmark's own database)."""
-    from django.contrib.auth.models import User
-    from django.db import connection
-
     from alerts.automation import services
     from alerts.automation.models import Action
-    from alerts.models import AlertRule, Episode
-    from fleet.models import Membership, Team
-    from runbooks.models import Runbook
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE automation_automationevent, automation_actionrun, automation_action"
-        )
-    team, _ = Team.objects.get_or_create(slug="bench-latency", defaults={"name": "Bench"})
-    user, _ = User.objects.get_or_create(username="bench-latency")
-    Membership.objects.get_or_create(team=team, user=user)
-    runbook, _ = Runbook.objects.get_or_create(
-        slug="bench-latency", defaults={"title": "Bench", "owner_team": team}
-    )
-    rule, _ = AlertRule.objects.get_or_create(
-        alertname=ALERTNAME, defaults={"runbook": runbook, "owner_team": team}
-    )
-    Episode.objects.filter(rule=rule).delete()
+    team, user, runbook, _rule = bench_catalog("bench-latency", ALERTNAME)
     action = services.action_create(
         user=user,
         team_id=team.pk,
