@@ -202,8 +202,7 @@ def _write_one_statement(
     _remember_touched(touches)
     result = _classify(events, written.existing)
     delivery.pk = written.delivery_id
-    delivery.opened_count, delivery.updated_count = result.opened, result.updated
-    delivery.closed_count, delivery.duplicate_count = result.closed, result.duplicates
+    _counts_set(delivery, result)  # as the statement stored them
     delivery._state.adding = False
     delivery._state.db = connection.alias
     result.delivery = delivery
@@ -221,8 +220,7 @@ def _write_statements(
     """SQLite (inside the caller's transaction): read the existing episodes, insert the
     delivery with its counts, upsert the episodes, move the rules' `last_fired_at`."""
     result = _classify(events, _existing(events))
-    delivery.opened_count, delivery.updated_count = result.opened, result.updated
-    delivery.closed_count, delivery.duplicate_count = result.closed, result.duplicates
+    _counts_set(delivery, result)
     _delivery_insert(delivery)
     result.delivery = delivery
     episodes_upsert(
@@ -235,6 +233,11 @@ def _write_statements(
     _touch_rules(touches)
     _remember_touched(touches)
     return result
+
+
+def _counts_set(delivery: Delivery, result: IngestResult) -> None:
+    delivery.opened_count, delivery.updated_count = result.opened, result.updated
+    delivery.closed_count, delivery.duplicate_count = result.closed, result.duplicates
 
 
 @functools.cache
