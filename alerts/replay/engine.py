@@ -14,6 +14,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -268,14 +269,23 @@ class RuleReplay:
         if delays:
             outcome.delay_median = statistics.median_low(delays)
             outcome.delay_max = max(delays)
-        sent = notifications(intervals, self.rule.timing, until=self.until)
-        outcome.notifications = len(sent)
+        # `notifications` on integer times (the same count; property-tested), as the search.
+        spans = sorted((to_us(i.start), OPEN if i.end is None else to_us(i.end)) for i in intervals)
+        timing = self.rule.timing
+        new_at: list[int] = []
+        _, outcome.notifications = notification_count(
+            [start for start, _ in spans],
+            [end for _, end in spans],
+            group_wait=_us(timing.group_wait),
+            group_interval=_us(timing.group_interval),
+            repeat_interval=_us(timing.repeat_interval),
+            until=to_us(self.until),
+            new_at=new_at,
+        )
         if self.rule.pages:
-            for notification in sent:
-                if notification.new:
-                    outcome.pages += 1
-                    kind = interruption_kind(notification.at, self.rule.zone)
-                    outcome.interruptions[kind] += 1
+            for at in new_at:
+                outcome.pages += 1
+                outcome.interruptions[interruption_kind(from_us(at), self.rule.zone)] += 1
         outcome.regret.sort(key=lambda r: r.starts_at)
         return outcome
 
@@ -347,9 +357,12 @@ def suggest(
 # sound screen for regret (acted-on episodes that nothing can keep firing and that the change
 # surely drops or delays), then the exact replay (semantics.replay_arrays) for the rest, and
 # bounds on the noise (notify.noise_bounds) that reject the candidates which cannot remove
-# enough of it. What the bounds cannot decide is counted exactly (notify.notification_count);
-# the suggestion itself is then built by `RuleReplay.run`, as `suggest` does.
+# enough of it. The candidates' passes are independent and run on two threads (NumPy
+# releases the GIL in its loops). What the bounds cannot decide is counted exactly
+# (notify.notification_count); the suggestion itself is then built by `RuleReplay.run`, as
+# `suggest` does.
 
+PASS_THREADS = 2  # candidate passes replayed at once (FleetReplay.choices)
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # PostgreSQL's binary timestamps count from it
 MICROSECOND = timedelta(microseconds=1)
 
@@ -376,8 +389,9 @@ class EpisodeArrays:
     engaged: npt.NDArray[np.bool_]
     actionable: npt.NDArray[np.bool_]
     fingerprints: list[str]
-    # When `fingerprints` is empty: episode ids -> their fingerprints (the array query codes
-    # series by a hash and the exact fingerprints are read only for the rules replayed in full).
+    # When `fingerprints` is empty: rule indexes -> {episode id: fingerprint} of their episodes
+    # (the array query codes series by a hash; the exact fingerprints are read only for the
+    # rules replayed in full).
     fingerprints_of: Callable[[Sequence[int]], Mapping[int, str]] | None = None
 
     @classmethod
@@ -422,40 +436,76 @@ class EpisodeArrays:
 
     def rows_many(self, rules: Sequence[int]) -> dict[int, list[EpisodeRow]]:
         """`rows` of several rules, reading their fingerprints at once."""
-        picked = {rule: np.flatnonzero(self.rule == rule) for rule in rules}
-        if self.fingerprints_of is not None:
-            ids = [int(self.id[i]) for indices in picked.values() for i in indices]
-            found = self.fingerprints_of(ids) if ids else {}
-            name_of = {i: found[int(self.id[i])] for v in picked.values() for i in v}
-        else:
-            name_of = {
-                i: self.fingerprints[int(self.series[i])] for v in picked.values() for i in v
-            }
-        return {
-            rule: [
-                EpisodeRow(
-                    int(self.id[i]),
-                    name_of[i],
-                    from_us(int(self.start[i])),
-                    None if self.end[i] == OPEN else from_us(int(self.end[i])),
-                    bool(self.engaged[i]),
-                    bool(self.actionable[i]),
-                )
-                for i in indices
+        # Their episodes grouped by rule (one pass over the arrays, not one per rule).
+        within = np.flatnonzero(np.isin(self.rule, list(rules)))
+        by_rule = within[np.argsort(self.rule[within], kind="stable")]
+        owners = self.rule[by_rule]
+        picked = {
+            rule: by_rule[
+                np.searchsorted(owners, rule, "left") : np.searchsorted(owners, rule, "right")
             ]
-            for rule, indices in picked.items()
+            for rule in rules
         }
+        every = np.concatenate([np.zeros(0, dtype=np.intp), *picked.values()])
+        ids = self.id[every].tolist()
+        if self.fingerprints_of is not None:
+            found = self.fingerprints_of(list(picked)) if len(every) else {}
+            names = [found[i] for i in ids]
+        else:
+            names = [self.fingerprints[code] for code in self.series[every].tolist()]
+        # Times converted by NumPy (timedelta64 -> timedelta in C), not one call per value.
+        open_ = (self.end[every] == OPEN).tolist()
+        starts = [EPOCH + d for d in self.start[every].astype("timedelta64[us]").tolist()]
+        ends = [
+            None if still else EPOCH + d
+            for still, d in zip(
+                open_,
+                np.where(self.end[every] == OPEN, 0, self.end[every])
+                .astype("timedelta64[us]")
+                .tolist(),
+                strict=True,
+            )
+        ]
+        rows = [
+            EpisodeRow(*values)
+            for values in zip(
+                ids,
+                names,
+                starts,
+                ends,
+                self.engaged[every].tolist(),
+                self.actionable[every].tolist(),
+                strict=True,
+            )
+        ]
+        found_rows: dict[int, list[EpisodeRow]] = {}
+        at = 0
+        for rule, indices in picked.items():
+            found_rows[rule] = rows[at : at + len(indices)]
+            at += len(indices)
+        return found_rows
 
 
 def _order(
-    rule: npt.NDArray[np.intp], series: npt.NDArray[np.intp], time: npt.NDArray[np.int64]
+    rule: npt.NDArray[np.intp],
+    series: npt.NDArray[np.intp],
+    time: npt.NDArray[np.int64],
+    *,
+    runs: bool = False,
 ) -> npt.NDArray[np.intp]:
-    """The order by (rule, series, time): one sort of a combined key when the series codes
-    grow with the rule (as `EpisodeArrays` makes them) and the values fit, else lexsort."""
+    """The order by (rule, series, time), ties in input order: one sort of a combined key when
+    the series codes grow with the rule (as `EpisodeArrays` makes them) and the values fit,
+    else lexsort. The combined key is sorted by the unstable sort (3x faster on unordered
+    input), and again stably only when it has ties (an episode is unique per fingerprint and
+    start, so the series order has none). `runs`: the input is made of long sorted runs,
+    where the stable sort (a merge of the runs) is as fast: it goes first."""
     if len(time):
         relative = time - time.min()
         if int(relative.max()) < 2**42 and int(series.max()) < 2**21:
-            order = np.argsort(series.astype(np.int64) * 2**42 + relative, kind="stable")
+            key = series.astype(np.int64) * 2**42 + relative
+            order = np.argsort(key, kind="stable" if runs else None)
+            if not runs and not (np.diff(key[order]) != 0).all():
+                order = np.argsort(key, kind="stable")
             if (np.diff(rule[order]) >= 0).all():
                 return order
     return np.lexsort((time, series, rule))
@@ -528,14 +578,15 @@ class FleetReplay:
         self.lo = np.searchsorted(self.rule_of, np.arange(count), side="left")
         self.hi = np.searchsorted(self.rule_of, np.arange(count), side="right")
         # Rank of each condition in (rule, start) order: intervals come out in it.
-        by_rule_start = _order(self.rule_of, self.rule_of, self.cs)
+        by_rule_start = _order(self.rule_of, self.rule_of, self.cs, runs=True)
         self.rank = np.empty(len(order), dtype=np.intp)
         self.rank[by_rule_start] = np.arange(len(order))
         # The acted-on conditions for the regret screen: the latest end before them in their
         # series (OPEN: one never ended), and whether they are the first of their series.
         before = np.zeros(len(order), dtype=np.int64)
-        running = segment_running_max(self.ce, self.new_series)
-        before[1:] = running[:-1]
+        # The latest condition end so far in each series: every candidate's replay uses it.
+        self.running = segment_running_max(self.ce, self.new_series)
+        before[1:] = self.running[:-1]
         acted = np.flatnonzero(self.acted)
         self.acted_rule = self.rule_of[acted]
         self.acted_cs = self.cs[acted]
@@ -574,34 +625,39 @@ class FleetReplay:
     def replay(
         self,
         rules: npt.NDArray[np.intp],
-        wait: npt.NDArray[np.int64],
-        keep: npt.NDArray[np.int64],
-        keep_raw: npt.NDArray[np.int64],
+        wait: npt.NDArray[np.int64] | int,
+        keep: npt.NDArray[np.int64] | int,
+        keep_raw: npt.NDArray[np.int64] | int,
     ) -> _Pass:
-        """Exact replay of `rules` (sorted) with per-rule `wait`, `keep` (whole steps) and
-        `keep_raw`: regret per rule, intervals, and noise bounds."""
+        """Exact replay of `rules` (sorted) with `wait`, `keep` (whole steps) and `keep_raw`,
+        each one for all or per rule: regret per rule, intervals, and noise bounds."""
         local = np.full(len(self.rules), -1, dtype=np.intp)
         local[rules] = np.arange(len(rules))
         index = self._conditions(rules)
         owner = local[self.rule_of[index]]
         cs, ce = self.cs[index], self.ce[index]
-        wait_c = wait[owner]
+
+        def per_condition(value: npt.NDArray[np.int64] | int) -> npt.NDArray[np.int64] | int:
+            return value if isinstance(value, int) else value[owner]
+
+        wait_c = per_condition(wait)
         result = replay_arrays(
             cs,
             ce,
             self.new_series[index],
             wait=wait_c,
-            keep=keep[owner],
-            keep_raw=keep_raw[owner],
+            keep=per_condition(keep),
+            keep_raw=per_condition(keep_raw),
             step=self.step,
             until=self.until,
+            running=self.running[index],
         )
         fired = np.where(result.new_start, cs + wait_c, cs)
         late = fired - self.start[index] > _us(self.settings.regret_delay)
         bad = self.acted[index] & (~result.in_alert | late)
         regret = np.zeros(len(rules), dtype=bool)
         regret[owner[bad]] = True
-        order = np.argsort(self.rank[index[result.first]], kind="stable")
+        order = np.argsort(self.rank[index[result.first]])  # ranks are distinct
         first = result.first[order]
         starts = (cs + wait_c)[first]
         ends = result.end[order]
@@ -638,60 +694,102 @@ class FleetReplay:
         return new if self.rules[rule].pages and new else total
 
     def choices(self) -> dict[int, tuple[timedelta, timedelta]]:
-        """Per rule index, the candidate `suggest` would choose (rules without one left out)."""
-        step = self.settings.step
-        grids = [[c for c in candidates(r) if c != (r.for_, r.keep_firing_for)] for r in self.rules]
-        having: dict[tuple[timedelta, timedelta], list[int]] = defaultdict(list)
-        for index, grid in enumerate(grids):
-            if self.hi[index] > self.lo[index]:  # no episodes: no noise, no suggestion
-                for candidate in grid:
-                    having[candidate].append(index)
-        outcome: dict[tuple[int, tuple[timedelta, timedelta]], tuple[_Pass, int]] = {}
-        for (for_, keep), members in having.items():
-            rules = np.array(members, dtype=np.intp)
-            rules = rules[~self.surely_regret(rules, for_, keep)]
-            if not len(rules):
-                continue
-            size = len(rules)
-            done = self.replay(
-                rules,
-                np.full(size, _us(steps_ceil(for_, step)), dtype=np.int64),
-                np.full(size, _us(steps_ceil(keep, step)), dtype=np.int64),
-                np.full(size, _us(keep), dtype=np.int64),
-            )
-            for j in np.flatnonzero(~done.regret).tolist():
-                outcome[(int(done.rules[j]), (for_, keep))] = (done, j)
-        needed = np.array(sorted({rule for rule, _ in outcome}), dtype=np.intp)
-        current = self.replay(
-            needed, self.wait0[needed], self.keep0[needed], self.keep0_raw[needed]
-        )
-        current_at = {int(rule): k for k, rule in enumerate(needed)}
+        """Per rule index, the candidate `suggest` would choose (rules without one left out).
+
+        Each candidate of the grid is replayed for the rules that have it (rules without
+        episodes make no noise and get none), as are the current settings. A candidate's noise
+        bounds against the current noise's upper bound keep only the candidates that might
+        remove enough (one they reject is rejected by the exact figures too). Only those are
+        then walked in each rule's grid order, with exact counts, as `suggest` walks them."""
         share = self.settings.min_removed
+        with_episodes = self.hi > self.lo
+        if share > 1 or not with_episodes.any():
+            return {}  # nothing can remove more than all of the noise
+        having = np.flatnonzero(with_episodes)
+        grid = self._candidates(members_of=with_episodes)
+        step = self.settings.step
+
+        def candidate_pass(
+            candidate: tuple[timedelta, timedelta], members: npt.NDArray[np.intp]
+        ) -> _Pass | None:
+            """The candidate's pass over the members that might not have regret."""
+            for_, keep = candidate
+            rules = members[~self.surely_regret(members, for_, keep)]
+            if not len(rules):
+                return None
+            return self.replay(
+                rules, _us(steps_ceil(for_, step)), _us(steps_ceil(keep, step)), _us(keep)
+            )
+
+        # The passes are independent and NumPy releases the GIL in its loops: two threads
+        # keep both cores busy (the results are read back in grid order).
+        with ThreadPoolExecutor(max_workers=PASS_THREADS) as pool:
+            current_pass = pool.submit(
+                self.replay, having, self.wait0[having], self.keep0[having], self.keep0_raw[having]
+            )
+            passes = list(pool.map(lambda item: candidate_pass(*item), grid))
+            current = current_pass.result()
+        current_at = np.full(len(self.rules), -1, dtype=np.intp)
+        current_at[having] = np.arange(len(having))
+        high = np.zeros(len(self.rules), dtype=np.int64)
+        high[having] = current.high
+        open_: dict[int, list[tuple[tuple[timedelta, timedelta], _Pass, int]]] = defaultdict(list)
+        for (candidate, _), done in zip(grid, passes, strict=True):
+            if done is None:
+                continue
+            ceilings = high[done.rules]
+            hopeful = (
+                ~done.regret
+                & (done.low < ceilings)
+                & (done.low <= (1 - share) * ceilings + 1e-9 * (ceilings + 1))
+            )
+            for at in np.flatnonzero(hopeful).tolist():
+                open_[int(done.rules[at])].append((candidate, done, at))
         chosen: dict[int, tuple[timedelta, timedelta]] = {}
-        for rule, k_current in current_at.items():
+        for rule in sorted(open_):
+            k_current = int(current_at[rule])
             current_noise: int | None = None
-            for candidate in grids[rule]:
-                found = outcome.get((rule, candidate))
-                if found is None:
-                    continue  # regret
-                done, at = found
-                # The current noise: exact once counted, else its upper bound.
-                high = int(current.high[k_current]) if current_noise is None else current_noise
-                if high == 0:
-                    break  # the rule made no noise
-                if share > 1 or int(done.low[at]) >= high:
+            for candidate, done, at in open_[rule]:  # the passes ran in grid order
+                # The current noise: exact once counted, else between its bounds.
+                ceiling = int(high[rule]) if current_noise is None else current_noise
+                floor = int(current.low[k_current]) if current_noise is None else current_noise
+                low = int(done.low[at])
+                if low >= ceiling:
                     continue  # removes nothing
-                if int(done.low[at]) > (1 - share) * high + 1e-9 * (high + 1):
+                if low > (1 - share) * ceiling + 1e-9 * (ceiling + 1):
                     continue  # cannot remove enough
+                least_removed = floor - int(done.high[at])
+                if least_removed > 0 and least_removed >= share * ceiling:
+                    chosen[rule] = candidate  # surely removes enough: no need to count
+                    break
                 if current_noise is None:
                     current_noise = self.exact_noise(current, k_current)
                     if current_noise == 0:
-                        break
+                        break  # the rule made no noise
                 removed = current_noise - self.exact_noise(done, at)
                 if removed > 0 and removed >= share * current_noise:
                     chosen[rule] = candidate
                     break
         return chosen
+
+    def _candidates(
+        self, *, members_of: npt.NDArray[np.bool_]
+    ) -> list[tuple[tuple[timedelta, timedelta], npt.NDArray[np.intp]]]:
+        """Every (`for`, `keep_firing_for`) on the grid (`candidates`, minus the current
+        settings) of a rule of `members_of` (a mask), in grid order, with the rules (indices,
+        sorted) that have it."""
+        for_now = np.array([_us(r.for_) for r in self.rules], dtype=np.int64)
+        keep_now = np.array([_us(r.keep_firing_for) for r in self.rules], dtype=np.int64)
+        found = []
+        for for_ in sorted({r.for_ for r in self.rules} | set(FOR_GRID)):
+            # `for_` is on a rule's grid when it is the rule's own or a longer one of FOR_GRID.
+            on_grid = (for_now == _us(for_)) | ((for_now < _us(for_)) & (for_ in FOR_GRID))
+            for keep in KEEP_GRID:
+                current = (for_now == _us(for_)) & (keep_now == _us(keep))
+                members = np.flatnonzero(on_grid & ~current & members_of)
+                if len(members):
+                    found.append(((for_, keep), members))
+        return found
 
 
 def suggestion_for(replay: RuleReplay, for_: timedelta, keep: timedelta) -> Suggestion:

@@ -102,10 +102,12 @@ def notification_count(
     group_interval: int,
     repeat_interval: int,
     until: int,
+    new_at: list[int] | None = None,
 ) -> tuple[int, int]:
     """`notifications` for integer times (microseconds; `ends[i]` = OPEN: still firing), the
-    intervals sorted by start: (notifications announcing a new alert, all notifications).
-    Property-tested against `notifications` in tests/alerts/replay/test_semantics.py."""
+    intervals sorted by start: (notifications announcing a new alert, all notifications);
+    `new_at`, when given, gets the times of the former. Property-tested against
+    `notifications` in tests/alerts/replay/test_arrays.py."""
     new = total = 0
     index, count = 0, len(starts)
     gi = group_interval
@@ -115,31 +117,39 @@ def notification_count(
             break
         tick = first + group_wait
         last_sent: int | None = None
-        waiting: list[int] = []
+        # The latest end among the alerts that arrived since the last flush: one of them is
+        # still firing (and so announced) iff it ends after this flush.
+        waiting_end: int | None = None
         active_end = first
         while tick <= until:
             while index < count and starts[index] <= tick:
                 end = ends[index]
-                waiting.append(end)
+                if waiting_end is None or end > waiting_end:
+                    waiting_end = end
                 if end > active_end:
                     active_end = end
                 index += 1
             still_firing = active_end > tick
-            if any(end > tick for end in waiting):
+            if waiting_end is not None and waiting_end > tick:
                 new += 1
                 total += 1
                 last_sent = tick
+                if new_at is not None:
+                    new_at.append(tick)
             elif still_firing and last_sent is not None and tick - last_sent >= repeat_interval:
                 total += 1
                 last_sent = tick
-            waiting = []
+            waiting_end = None
             if not still_firing:
                 break
+            # (Comparisons rather than min()/max(): this loop is the hot path of the search.)
             horizon = starts[index] if index < count else until + gi
-            horizon = min(horizon, active_end)
-            if last_sent is not None:
-                horizon = min(horizon, last_sent + repeat_interval)
-            tick += max(1, -(-(horizon - tick) // gi)) * gi
+            if active_end < horizon:
+                horizon = active_end
+            if last_sent is not None and last_sent + repeat_interval < horizon:
+                horizon = last_sent + repeat_interval
+            steps = -(-(horizon - tick) // gi)
+            tick += (steps if steps > 1 else 1) * gi
         else:
             while index < count and starts[index] <= until:
                 index += 1

@@ -11,9 +11,11 @@ the bench compare with.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from contextlib import nullcontext
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,6 +48,7 @@ from alerts.replay.semantics import OPEN
 from core.choices import INTERRUPTING_SEVERITIES
 
 ZERO = timedelta(0)
+logger = logging.getLogger(__name__)
 
 
 def replay_settings() -> Settings:
@@ -171,64 +174,125 @@ def series_codes(rule: npt.NDArray[np.intp], hashes: npt.NDArray[np.int64]) -> n
     count = len(rule)
     if count == 0:
         return np.zeros(0, dtype=np.intp)
-    order = np.lexsort((hashes, rule))
+    # By hash (the fast unstable sort: equal hashes get one code whatever their order), then
+    # stably by rule (a radix sort when the rule indexes fit 16 bits): a lexsort, 3x faster.
+    order = np.argsort(hashes)
+    by_rule = rule[order]
+    if int(rule.max()) < 2**15:
+        by_rule = by_rule.astype(np.int16)
+    order = order[np.argsort(by_rule, kind="stable")]
+    rule_sorted, hash_sorted = rule[order], hashes[order]
     fresh = np.ones(count, dtype=bool)
-    fresh[1:] = (rule[order][1:] != rule[order][:-1]) | (hashes[order][1:] != hashes[order][:-1])
+    fresh[1:] = (rule_sorted[1:] != rule_sorted[:-1]) | (hash_sorted[1:] != hash_sorted[:-1])
     codes = np.empty(count, dtype=np.intp)
     codes[order] = np.cumsum(fresh) - 1
     return codes
 
 
-def fingerprints_by_id(ids: Sequence[int]) -> dict[int, str]:
-    """The fingerprints of these episodes (the rules a suggestion is replayed in full for)."""
-    # One array parameter, not an IN list of thousands (Django resolves each value).
+def fingerprints_by_rule(
+    rule_ids: Sequence[int], *, start: datetime, end: datetime
+) -> dict[int, str]:
+    """Episode id -> fingerprint for the episodes of these rules that started in [start, end)
+    (the rules a suggestion is replayed in full for): one query by the rule and start index."""
+    # One array parameter, not an IN list (Django resolves each value).
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT id, fingerprint FROM alerts_episode WHERE id = ANY(%s::bigint[])", [list(ids)]
+            "SELECT id, fingerprint FROM alerts_episode WHERE rule_id = ANY(%s::bigint[]) "
+            "AND starts_at >= %s AND starts_at < %s",
+            [list(rule_ids), start, end],
         )
         return dict(cursor.fetchall())
 
 
-def episode_arrays(rules: Sequence[RuleInfo], *, start: datetime, end: datetime) -> EpisodeArrays:
-    """The episodes of `rules` that started in [start, end) as arrays, in one query (one row of
-    binary arrays on PostgreSQL; `episodes_by_rule` elsewhere)."""
-    if connection.vendor == "postgresql" and rules:
-        params: dict[str, Any] = {"rules": [r.id for r in rules], "start": start, "end": end}
-        # Binary results (bytea as bytes, not hex): a server-binding cursor on Django's
-        # connection (Django's own cursors bind client-side, which returns text only), logged
-        # like Django's queries.
+def _array_columns(
+    database: psycopg.Connection[Any], rule_ids: list[int], start: datetime, end: datetime
+) -> list[npt.NDArray[np.int64]]:
+    """`_ARRAYS_SQL` on a psycopg connection, its seven columns decoded."""
+    params = {"rules": rule_ids, "start": start, "end": end}
+    with psycopg.Cursor(database) as cursor:
+        cursor.execute(_ARRAYS_SQL, params, binary=True)
+        row = cursor.fetchone()
+    if row is None:  # pragma: no cover - an aggregate without GROUP BY has one row
+        raise RuntimeError("The episode array query returned no row.")
+    return [_int8s(column) for column in row]
+
+
+def _side_connections(count: int) -> list[psycopg.Connection[Any]]:
+    """Up to `count` more connections to the database, for parts of the array query: none
+    inside a transaction (another connection would not see its rows) or when connecting
+    fails (the query then runs on Django's connection alone)."""
+    if count <= 0 or connection.in_atomic_block:
+        return []
+    opened: list[psycopg.Connection[Any]] = []
+    try:
+        for _ in range(count):
+            opened.append(psycopg.connect(**connection.get_connection_params(), autocommit=True))
+    except psycopg.Error as error:
+        logger.warning("replay query on one connection: %s", error)
+    return opened
+
+
+def _episode_columns(
+    rules: Sequence[RuleInfo], *, start: datetime, end: datetime
+) -> list[npt.NDArray[np.int64]]:
+    """`_ARRAYS_SQL` for [start, end) on PostgreSQL, decoded.
+
+    One PostgreSQL backend builds the arrays of a query on one core (PostgreSQL 15 has no
+    parallel array_agg), so with STEWARD_REPLAY_QUERY_CONNECTIONS > 1 the window is split in as
+    many parts by time, each queried on its own connection at once, and the parts joined
+    (an episode's start never changes, so each is in exactly one part)."""
+    rule_ids = [r.id for r in rules]
+    sides = _side_connections(settings.STEWARD_REPLAY_QUERY_CONNECTIONS - 1)
+    bounds = [start + (end - start) * k / (len(sides) + 1) for k in range(len(sides) + 2)]
+    bounds[-1] = end
+    with ExitStack() as stack:
+        for side in sides:
+            stack.enter_context(side)
+        pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, len(sides))))
+        later = [
+            pool.submit(_array_columns, side, rule_ids, bounds[k + 1], bounds[k + 2])
+            for k, side in enumerate(sides)
+        ]
+        # The first part on Django's connection, logged like Django's queries. Binary results
+        # (bytea as bytes, not hex) need a server-binding cursor on it: Django's own cursors
+        # bind client-side, which returns text only.
+        params: dict[str, Any] = {"rules": rule_ids, "start": bounds[0], "end": bounds[1]}
         with connection.cursor() as wrapper:
             logged = (
                 wrapper.debug_sql(_ARRAYS_SQL, params)
                 if isinstance(wrapper, CursorDebugWrapper)
                 else nullcontext()
             )
-            with (
-                logged,
-                connection.wrap_database_errors,
-                psycopg.Cursor(wrapper.cursor.connection) as cursor,
-            ):
-                cursor.execute(_ARRAYS_SQL, params, binary=True)
-                row = cursor.fetchone()
-        if row is None:  # pragma: no cover - an aggregate without GROUP BY has one row
-            raise RuntimeError("The episode array query returned no row.")
-        ids, rule_ids, starts, ends, hashes, engaged, acted = row
-        index_of = {rule.id: index for index, rule in enumerate(rules)}
-        known = np.array(sorted(index_of), dtype=np.int64)
-        positions = np.array([index_of[int(i)] for i in known], dtype=np.intp)
-        rule = positions[np.searchsorted(known, _int8s(rule_ids))]
-        episode = _int8s(ids)
-        finish = _int8s(ends)
+            with logged, connection.wrap_database_errors:
+                parts = [_array_columns(wrapper.cursor.connection, rule_ids, bounds[0], bounds[1])]
+        with connection.wrap_database_errors:
+            parts += [part.result() for part in later]
+    return [np.concatenate(columns) for columns in zip(*parts, strict=True)]
+
+
+def episode_arrays(rules: Sequence[RuleInfo], *, start: datetime, end: datetime) -> EpisodeArrays:
+    """The episodes of `rules` that started in [start, end) as arrays: one row of binary arrays
+    per connection on PostgreSQL (`_episode_columns`), `episodes_by_rule` elsewhere."""
+    if connection.vendor == "postgresql" and rules:
+        ids, rule_ids, starts, ends, hashes, engaged, acted = _episode_columns(
+            rules, start=start, end=end
+        )
+        # Rule id -> index of the rule in `rules`, by a table as long as the largest id.
+        index_of = np.full(max(r.id for r in rules) + 1, -1, dtype=np.intp)
+        index_of[[r.id for r in rules]] = np.arange(len(rules))
+        rule = index_of[rule_ids]
         return EpisodeArrays(
-            episode,
+            ids,
             rule,
-            series_codes(rule, _int8s(hashes)),
-            _int8s(starts),
-            np.where(finish == _INFINITY, OPEN, finish).astype(np.int64),
-            np.isin(episode, _int8s(engaged)),
-            np.isin(episode, _int8s(acted)),
+            series_codes(rule, hashes),
+            starts,
+            np.where(ends == _INFINITY, OPEN, ends).astype(np.int64),
+            np.isin(ids, engaged),
+            np.isin(ids, acted),
             [],
-            fingerprints_by_id,
+            lambda indexes: fingerprints_by_rule(
+                [rules[i].id for i in indexes], start=start, end=end
+            ),
         )
     rows = episodes_by_rule([r.id for r in rules], start=start, end=end)
     return EpisodeArrays.from_rows(rules, rows)

@@ -307,12 +307,15 @@ def replay_arrays(
     keep_raw: npt.NDArray[np.int64] | int,
     step: int,
     until: int,
+    running: npt.NDArray[np.int64] | None = None,
 ) -> ArrayReplay:
     """`alert_intervals_from_conditions` for the conditions `[cs, ce)` (`ce` = `OPEN`: never
     ends) of many series, each contiguous and sorted by `cs`, `new_series[i]` marking the
     first condition of a series; every condition must satisfy `ce > cs`. `wait` and `keep`:
     `steps_ceil` of the new `for` and `keep_firing_for` (per condition or one for all),
-    `keep_raw` the `keep_firing_for` itself, all in microseconds like the times.
+    `keep_raw` the `keep_firing_for` itself, all in microseconds like the times. `running`:
+    `segment_running_max(ce, new_series)` when the caller has it (it does not depend on the
+    candidate).
 
     Why it is the sequential replay: condition i joins the open alert iff one is open (the
     previous condition is in an alert) and i is close to the latest end M of that alert's
@@ -325,7 +328,8 @@ def replay_arrays(
     index = np.arange(n)
     low = int(cs.min()) if n else 0
     finite = ce != OPEN
-    running = segment_running_max(ce, new_series)
+    if running is None:
+        running = segment_running_max(ce, new_series)
     before = np.empty(n, dtype=np.int64)
     before[1:] = running[:-1]
     before[:1] = OPEN

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 from django.contrib.auth.models import User
+from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -348,7 +349,62 @@ def test_a_full_replay_reads_the_exact_fingerprints_even_when_hashes_collide() -
         np.zeros(2, dtype=bool),
         np.zeros(2, dtype=bool),
         [],
-        lambda ids: {11: "aaaa", 12: "bbbb"},
+        lambda rules: {11: "aaaa", 12: "bbbb"},
     )
     assert arrays.series[0] == arrays.series[1]
     assert [row.fingerprint for row in arrays.rows(0)] == ["aaaa", "bbbb"]
+
+
+def _sorted_arrays(arrays: EpisodeArrays) -> list[list[object]]:
+    order = np.argsort(arrays.id)
+    return [
+        column[order].tolist()
+        for column in (arrays.id, arrays.start, arrays.end, arrays.engaged, arrays.actionable)
+    ]
+
+
+@pytest.mark.django_db(transaction=True)  # other connections only see committed rows
+def test_the_query_split_over_connections_reads_what_one_connection_reads(
+    require_postgres: None,
+    make_rule: Callable[..., AlertRule],
+    team: Team,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rules = [
+        make_rule("SplitBlips", owner_team=team, severity="page"),
+        make_rule("SplitActed", owner_team=team, severity="page"),
+    ]
+    _episodes(rules[0], blips=60, tag="s")
+    _episodes(rules[1], blips=50, tag="t", acted_every=4)
+    loaded = list(
+        AlertRule.objects.filter(pk__in=[r.pk for r in rules]).select_related("owner_team")
+    )
+    infos = [selectors.rule_info(rule, selectors.configured_routes()) for rule in loaded]
+    start, end = selectors.replay_window(NOW)
+    opened: list[object] = []
+    connect = selectors.psycopg.connect
+
+    def counted(*args: object, **kwargs: object) -> object:
+        opened.append(connect(*args, **kwargs))  # type: ignore[arg-type]
+        return opened[-1]
+
+    monkeypatch.setattr(selectors.psycopg, "connect", counted)
+    with override_settings(STEWARD_REPLAY_QUERY_CONNECTIONS=1):
+        alone = selectors.episode_arrays(infos, start=start, end=end)
+        assert opened == []
+    with override_settings(STEWARD_REPLAY_QUERY_CONNECTIONS=3):
+        split = selectors.episode_arrays(infos, start=start, end=end)
+        found = suggestions_for_rules(loaded, now=NOW)
+    assert len(opened) == 4 and all(c.closed for c in opened)  # type: ignore[attr-defined]
+    assert len(alone.id) == 110 and _sorted_arrays(split) == _sorted_arrays(alone)
+    assert found == suggestions_for_rules_reference(loaded, now=NOW)
+    assert rules[0].pk in found
+
+    def refused(*args: object, **kwargs: object) -> object:
+        raise selectors.psycopg.OperationalError("too many clients already")
+
+    monkeypatch.setattr(selectors.psycopg, "connect", refused)
+    with override_settings(STEWARD_REPLAY_QUERY_CONNECTIONS=2):
+        assert suggestions_for_rules(loaded, now=NOW) == found  # on Django's connection alone
+    assert "replay query on one connection: too many clients already" in caplog.text
