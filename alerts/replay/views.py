@@ -40,6 +40,7 @@ class SuggestionView:
     snippet: str
     proposed_change: dict[str, str]
     replay_url: str
+    chosen: bool  # a tune decision of the week already records this change
 
 
 def suggestions_attach(
@@ -57,16 +58,21 @@ def suggestions_attach(
     for item in tunable:
         suggestion = found.get(item.rule.pk)
         if suggestion is not None:
-            item.suggestion = _view(item.rule, suggestion)
+            chosen = any(
+                d.kind == Decision.Kind.TUNE and d.proposed_change == suggestion.proposed_change
+                for d in item.decisions_this_week
+            )
+            item.suggestion = _view(item.rule, suggestion, chosen=chosen)
 
 
-def _view(rule: AlertRule, suggestion: Suggestion) -> SuggestionView:
+def _view(rule: AlertRule, suggestion: Suggestion, *, chosen: bool) -> SuggestionView:
     return SuggestionView(
         rule_id=rule.pk,
         text=suggestion_text(rule, suggestion, weeks=settings.STEWARD_REPLAY_WEEKS),
         snippet=rule_snippet(rule, suggestion.change),
         proposed_change=suggestion.proposed_change,
         replay_url=reverse("review:replay", args=[rule.pk]),
+        chosen=chosen,
     )
 
 
