@@ -270,6 +270,21 @@ def _episode_columns(
     return [np.concatenate(columns) for columns in zip(*parts, strict=True)]
 
 
+_ID_TABLE_MAX = 2**22  # rule ids up to this are mapped by a table (16 MB at most)
+
+
+def _rule_indexes(rule_ids: npt.NDArray[np.int64], known: Sequence[int]) -> npt.NDArray[np.intp]:
+    """The index in `known` of each of `rule_ids` (all of which are in it): by a table as long
+    as the largest id when it is small enough, else by a binary search."""
+    largest = max(known)
+    if largest < _ID_TABLE_MAX:
+        table = np.full(largest + 1, -1, dtype=np.int32)
+        table[list(known)] = np.arange(len(known), dtype=np.int32)
+        return table[rule_ids].astype(np.intp)
+    order = np.argsort(np.array(known, dtype=np.int64))
+    return order[np.searchsorted(np.array(known, dtype=np.int64)[order], rule_ids)]
+
+
 def episode_arrays(rules: Sequence[RuleInfo], *, start: datetime, end: datetime) -> EpisodeArrays:
     """The episodes of `rules` that started in [start, end) as arrays: one row of binary arrays
     per connection on PostgreSQL (`_episode_columns`), `episodes_by_rule` elsewhere."""
@@ -277,10 +292,7 @@ def episode_arrays(rules: Sequence[RuleInfo], *, start: datetime, end: datetime)
         ids, rule_ids, starts, ends, hashes, engaged, acted = _episode_columns(
             rules, start=start, end=end
         )
-        # Rule id -> index of the rule in `rules`, by a table as long as the largest id.
-        index_of = np.full(max(r.id for r in rules) + 1, -1, dtype=np.intp)
-        index_of[[r.id for r in rules]] = np.arange(len(rules))
-        rule = index_of[rule_ids]
+        rule = _rule_indexes(rule_ids, [r.id for r in rules])
         return EpisodeArrays(
             ids,
             rule,

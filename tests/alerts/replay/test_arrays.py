@@ -408,3 +408,13 @@ def test_the_query_split_over_connections_reads_what_one_connection_reads(
     with override_settings(STEWARD_REPLAY_QUERY_CONNECTIONS=2):
         assert suggestions_for_rules(loaded, now=NOW) == found  # on Django's connection alone
     assert "replay query on one connection: too many clients already" in caplog.text
+
+
+def test_rule_ids_map_to_their_index_by_table_or_by_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    known = [40, 7, 1_000_003, 12]
+    ids = np.array([12, 40, 1_000_003, 7, 12], dtype=np.int64)
+    assert selectors._rule_indexes(ids, known).tolist() == [3, 0, 2, 1, 3]
+    monkeypatch.setattr(selectors, "_ID_TABLE_MAX", 100)  # ids too large for a table
+    assert selectors._rule_indexes(ids, known).tolist() == [3, 0, 2, 1, 3]
