@@ -436,54 +436,38 @@ class EpisodeArrays:
 
     def rows_many(self, rules: Sequence[int]) -> dict[int, list[EpisodeRow]]:
         """`rows` of several rules, reading their fingerprints at once."""
-        # Their episodes grouped by rule (one pass over the arrays, not one per rule).
-        within = np.flatnonzero(np.isin(self.rule, list(rules)))
-        by_rule = within[np.argsort(self.rule[within], kind="stable")]
-        owners = self.rule[by_rule]
-        picked = {
-            rule: by_rule[
-                np.searchsorted(owners, rule, "left") : np.searchsorted(owners, rule, "right")
-            ]
-            for rule in rules
-        }
-        every = np.concatenate([np.zeros(0, dtype=np.intp), *picked.values()])
+        # Their episodes in one pass over the arrays (not one per rule), grouped by rule.
+        every = np.flatnonzero(np.isin(self.rule, list(rules)))
         ids = self.id[every].tolist()
         if self.fingerprints_of is not None:
-            found = self.fingerprints_of(list(picked)) if len(every) else {}
+            found = self.fingerprints_of(list(rules)) if len(every) else {}
             names = [found[i] for i in ids]
         else:
             names = [self.fingerprints[code] for code in self.series[every].tolist()]
         # Times converted by NumPy (timedelta64 -> timedelta in C), not one call per value.
-        open_ = (self.end[every] == OPEN).tolist()
+        still_open = self.end[every] == OPEN
         starts = [EPOCH + d for d in self.start[every].astype("timedelta64[us]").tolist()]
         ends = [
             None if still else EPOCH + d
             for still, d in zip(
-                open_,
-                np.where(self.end[every] == OPEN, 0, self.end[every])
-                .astype("timedelta64[us]")
-                .tolist(),
+                still_open.tolist(),
+                np.where(still_open, 0, self.end[every]).astype("timedelta64[us]").tolist(),
                 strict=True,
             )
         ]
-        rows = [
-            EpisodeRow(*values)
-            for values in zip(
-                ids,
-                names,
-                starts,
-                ends,
-                self.engaged[every].tolist(),
-                self.actionable[every].tolist(),
-                strict=True,
-            )
-        ]
-        found_rows: dict[int, list[EpisodeRow]] = {}
-        at = 0
-        for rule, indices in picked.items():
-            found_rows[rule] = rows[at : at + len(indices)]
-            at += len(indices)
-        return found_rows
+        grouped: dict[int, list[EpisodeRow]] = {rule: [] for rule in rules}
+        for rule, *values in zip(
+            self.rule[every].tolist(),
+            ids,
+            names,
+            starts,
+            ends,
+            self.engaged[every].tolist(),
+            self.actionable[every].tolist(),
+            strict=True,
+        ):
+            grouped[rule].append(EpisodeRow(*values))
+        return grouped
 
 
 def _order(

@@ -27,7 +27,7 @@ import psycopg
 from django.conf import settings
 from django.db import connection
 from django.db.backends.utils import CursorDebugWrapper
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 
 from alerts.models import AlertRule, Engagement, Episode, Feedback
 from alerts.replay.engine import (
@@ -86,18 +86,24 @@ def rule_info(rule: AlertRule, routes: Route) -> RuleInfo:
     )
 
 
+def _in_window(rule_ids: Iterable[int], *, start: datetime, end: datetime) -> QuerySet[Episode]:
+    """The episodes of these rules that started in [start, end), unordered."""
+    return Episode.objects.filter(
+        rule_id__in=list(rule_ids), starts_at__gte=start, starts_at__lt=end
+    ).order_by()
+
+
 def episodes_by_rule(
     rule_ids: Iterable[int], *, start: datetime, end: datetime
 ) -> dict[int, list[EpisodeRow]]:
     """Episodes that started in [start, end), with whether someone engaged or called them
     actionable: one query, tuples only."""
     rows = (
-        Episode.objects.filter(rule_id__in=list(rule_ids), starts_at__gte=start, starts_at__lt=end)
+        _in_window(rule_ids, start=start, end=end)
         .annotate(
             engaged=Exists(Engagement.objects.filter(episode_id=OuterRef("pk"))),
             acted=Exists(Feedback.objects.filter(episode_id=OuterRef("pk"), actionable=True)),
         )
-        .order_by()
         .values_list("id", "rule_id", "fingerprint", "starts_at", "ends_at", "engaged", "acted")
     )
     grouped: dict[int, list[EpisodeRow]] = defaultdict(list)
@@ -193,15 +199,8 @@ def fingerprints_by_rule(
     rule_ids: Sequence[int], *, start: datetime, end: datetime
 ) -> dict[int, str]:
     """Episode id -> fingerprint for the episodes of these rules that started in [start, end)
-    (the rules a suggestion is replayed in full for): one query by the rule and start index."""
-    # One array parameter, not an IN list (Django resolves each value).
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id, fingerprint FROM alerts_episode WHERE rule_id = ANY(%s::bigint[]) "
-            "AND starts_at >= %s AND starts_at < %s",
-            [list(rule_ids), start, end],
-        )
-        return dict(cursor.fetchall())
+    (the rules a suggestion is replayed in full for), by the rule and start index."""
+    return dict(_in_window(rule_ids, start=start, end=end).values_list("id", "fingerprint"))
 
 
 def _array_columns(
