@@ -17,12 +17,11 @@ machine's load average (/proc/loadavg: the figure depends on what else runs). `-
 also runs the per-rule Python search (`suggestions_for_rules_reference`, ~30 s for the fleet)
 and fails unless both find the same suggestions.
 
-Measured (2026-12-05 12:26 UTC, 2 cores, nothing else running, load average 0.0-0.9): one
-team (244 rules, 50,403 episodes, 35 suggestions) 0.17-0.25 s; the fleet (4,887 flagged rules,
-985,451 episodes, 183 suggestions) 1.34-1.60 s warm = query 0.45-0.51 s + search 0.87-1.11 s,
-1.99 s on a process's first run (was 30 s; reference search 23.3-24.1 s, identical
-suggestions). Earlier runs the same morning spread to 1.79 s warm and 2.06 s first: see README
-"Replay".
+Measured (2026-12-05 13:01-13:04 UTC, 2 cores, nothing else running, load average 0.3-1.0):
+one team (244 rules, 50,352 episodes, 35 suggestions) 0.17-0.25 s warm; the fleet (4,887
+flagged rules, 984,569 episodes, 183 suggestions) 1.42-1.74 s warm = query 0.45-0.54 s + search
+0.99-1.27 s, 1.98-2.14 s on a process's first run (was 30 s; reference search 24.0-24.9 s,
+identical suggestions). Runs earlier the same morning: see README "Replay".
 """
 
 from __future__ import annotations
